@@ -1,0 +1,68 @@
+"""On-disk cache of instrumented code, validated by source hash (PEP 552 style).
+
+A hit costs one file read and an unmarshal; ``transform`` (and ``ast``) are not even imported.
+Any ``OSError`` means "don't cache": the cache only ever makes things faster.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import sys
+from importlib.util import MAGIC_NUMBER, cache_from_source
+from types import CodeType
+
+from . import __version__
+
+#: Bump when the transform's output changes shape, so stale entries are never trusted.
+FORMAT = 1
+_TAG = b"hmr" + bytes([FORMAT])
+_HEADER = MAGIC_NUMBER + _TAG
+
+
+def cache_path(source_path: str) -> str | None:
+    """Where the instrumented code of ``source_path`` is cached (``__pycache__``, tagged)."""
+    try:
+        standard = cache_from_source(source_path)
+    except (NotImplementedError, ValueError):
+        return None
+    return f"{standard[: -len('.pyc')]}.hmr-ast-{__version__}.pyc"
+
+
+def load(source_path: str, source_hash: bytes) -> tuple[CodeType, dict] | None:
+    path = cache_path(source_path)
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except OSError:
+        return None
+    header_size = len(_HEADER) + len(source_hash)
+    if data[: len(_HEADER)] != _HEADER or data[len(_HEADER) : header_size] != source_hash:
+        return None
+    try:
+        code, meta = marshal.loads(data[header_size:])
+    except (EOFError, ValueError, TypeError):
+        return None
+    return code, meta
+
+
+def store(source_path: str, source_hash: bytes, code: CodeType, meta: dict) -> None:
+    if sys.dont_write_bytecode:
+        return
+    path = cache_path(source_path)
+    if path is None:
+        return
+    data = _HEADER + source_hash + marshal.dumps((code, meta))
+    temporary = f"{path}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(temporary, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except OSError:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass

@@ -1,0 +1,96 @@
+"""Command line: ``hmr-ast run app.py``, ``hmr-ast run -m pkg.mod``, ``hmr-ast demo``.
+
+Nothing heavy is imported here: the user's program starts as fast as it can.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+
+USAGE = """\
+hmr-ast [run] [-v | -q] [--include GLOB] [--exclude GLOB] (SCRIPT | -m MODULE) [ARGS...]
+       hmr-ast demo"""
+
+DESCRIPTION = """\
+Run a Python program and keep it hot: when a file changes, rerun only the modules the edit
+affects, deepest first, the entry last, inside the same process."""
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hmr-ast", usage=USAGE, description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"hmr-ast {__version__}")
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("-v", "--verbose", action="store_true", help="explain every decision")
+    loudness.add_argument("-q", "--quiet", action="store_true", help="print nothing of our own")
+    parser.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="also instrument files matching GLOB (outside the entry's folder)",
+    )
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="never instrument files matching GLOB",
+    )
+    parser.add_argument("-m", dest="module", metavar="MODULE", help="run a module, as python -m")
+    return parser
+
+
+def _split(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Our options come before the script (or ``-m MODULE``); the rest is the program's."""
+    ours: list[str] = []
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        if arg == "-m":
+            return ours + argv[index : index + 2], argv[index + 2 :]
+        if arg in ("--include", "--exclude"):
+            ours += argv[index : index + 2]
+            index += 2
+            continue
+        if arg.startswith("-") and arg != "-":
+            ours.append(arg)
+            index += 1
+            continue
+        return ours, argv[index:]
+    return ours, []
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "demo":
+        from .demo import run_demo
+
+        return run_demo(argv[1:])
+    if argv and argv[0] == "run":
+        argv = argv[1:]
+    ours, rest = _split(argv)
+    options = _run_parser().parse_args(ours)
+    if options.module is None and not rest:
+        _run_parser().error("give a script to run, or -m MODULE")
+    from .config import scope_for
+    from .session import Entry, Session
+
+    if options.module is not None:
+        entry, args = Entry(module=options.module), rest
+        import os
+
+        roots = [os.getcwd()]
+    else:
+        import os
+
+        entry, args = Entry(path=rest[0]), rest[1:]
+        if not os.path.isfile(rest[0]):
+            sys.stderr.write(f"hmr-ast: can't open file {rest[0]!r}: no such file\n")
+            return 2
+        roots = [os.path.dirname(os.path.abspath(rest[0]))]
+    scope = scope_for(roots, options.include, options.exclude)
+    verbosity = 1 if options.verbose else -1 if options.quiet else 0
+    return Session(entry, args, scope, verbosity).run()

@@ -1,0 +1,411 @@
+"""Rerun changed modules and exactly what depends on them, deep to shallow, transactionally.
+
+A rerun executes the module's new code in its existing namespace (so other threads never see
+a name go missing), then keeps every function or class that came out the same as before,
+deletes the names this run did not bind, and works out which names really changed. Only
+modules that read a changed name (directly, or through a function they read) rerun next.
+An exception leaves the module exactly as it was and stops the propagation.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib.util import source_hash
+from types import ModuleType
+
+from . import runtime
+from .changes import adopt_new_code, same_value
+from .finder import load_instrumented
+
+ENTRY = "__main__"
+#: Set by the import system; a rerun never deletes them.
+_PROTECTED = frozenset(
+    {
+        "__name__",
+        "__doc__",
+        "__package__",
+        "__loader__",
+        "__spec__",
+        "__file__",
+        "__cached__",
+        "__builtins__",
+        "__path__",
+    }
+)
+#: How often one module may rerun in one batch (import cycles whose values never settle).
+_MAX_RERUNS = 3
+_EMPTY_FILE_GRACE = 0.2
+_MISSING = object()
+_EMPTY_HASH = source_hash(b"")
+_HMR_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+class RerunFailed(Exception):
+    """A module's new code did not run; its previous namespace was kept."""
+
+
+@dataclass
+class Outcome:
+    """What one batch of changes did."""
+
+    reran: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    deferred: set[str] = field(default_factory=set)  # must run on the main thread
+    seconds: float = 0.0
+
+
+def user_traceback(error: BaseException) -> str:
+    """The traceback a user needs: their frames only, none of hmr-ast's or importlib's."""
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if not frame.filename.startswith(_HMR_DIR) and not frame.filename.startswith("<frozen")
+    ]
+    lines = []
+    if frames:
+        lines.append("Traceback (most recent call last):\n")
+        lines.extend(traceback.StackSummary.from_list(frames).format())
+    lines.extend(traceback.format_exception_only(type(error), error))
+    return "".join(lines)
+
+
+def error_location(error: BaseException, fallback: str) -> str:
+    if isinstance(error, SyntaxError) and error.filename:
+        return f"{error.filename}, line {error.lineno}"
+    frames = [
+        f for f in traceback.extract_tb(error.__traceback__) if not f.filename.startswith(_HMR_DIR)
+    ]
+    if frames:
+        return f"{frames[-1].filename}, line {frames[-1].lineno}"
+    return fallback
+
+
+class Engine:
+    """Holds the graph and applies batches of changed files."""
+
+    def __init__(self, log: Callable[[str], None], verbose: Callable[[str], None]) -> None:
+        self.log = log
+        self.verbose = verbose
+        self.lock = threading.RLock()
+        self.failed: dict[str, str] = {}  # module -> error location
+        self.missing: set[str] = set()
+        self._graph = None
+        self._graph_lock = threading.Lock()
+        self._synced: dict[str, tuple] = {}
+
+    # --- the graph -----------------------------------------------------------------
+
+    @property
+    def graph(self):
+        """Built on first use, so networkx is never imported during start-up."""
+        with self._graph_lock:
+            if self._graph is None:
+                from .graph import DependencyGraph
+
+                self._graph = DependencyGraph()
+            graph = self._graph
+        self._sync_graph(graph)
+        return graph
+
+    def _sync_graph(self, graph) -> None:
+        """Bring in what modules read since the graph last looked: modules still executing
+        (a long-running entry, or start-up still under way) keep adding reads."""
+        running = set()
+        for thread_id in sys._current_frames():
+            running |= executing_modules(thread_id)
+        for record in list(runtime.records.values()):
+            if record.namespace is None:
+                continue
+            if self._synced.get(record.name) != _sync_key(record) or record.name in running:
+                self._refresh(graph, record)
+
+    def _refresh(self, graph, record: runtime.ModuleRecord) -> None:
+        self._synced[record.name] = _sync_key(record)
+        self._update_graph(graph, record)
+
+    def _update_graph(
+        self, graph, record: runtime.ModuleRecord, names: Iterable[str] | None = None
+    ) -> None:
+        from .summaries import is_behaviour, node, value_reads
+
+        namespace = record.namespace
+        assert namespace is not None
+        reads = {node(module, name) for module, name in record.reads}
+        depends_on = {module for module, _ in record.reads} | set(record.imports)
+        own = record.name
+        for name in record.meta.get("refs", ()):
+            value = namespace.get(name, _MISSING)
+            if value is not _MISSING and is_behaviour(value):
+                reads.add(node(own, name))
+        graph.set_module(own, reads, {m for m in depends_on if m in runtime.records})
+        if names is None:
+            graph.drop_names(own, {node(own, name) for name in namespace})
+        for name in namespace if names is None else names:
+            value = namespace.get(name, _MISSING)
+            if value is not _MISSING and is_behaviour(value):
+                graph.set_name(node(own, name), value_reads(value))
+            else:
+                graph.set_name(node(own, name), ())
+
+    def warm_up(self) -> None:
+        """Build the graph ahead of the first edit (called when the watcher is idle)."""
+        with self.lock:
+            self.graph.rank(ENTRY)
+
+    # --- which modules a batch touches ---------------------------------------------
+
+    def modules_for(
+        self, paths: Iterable[str], quiet: bool = False
+    ) -> tuple[set[str], list[str], bool]:
+        """Modules whose source or data files are among ``paths``, the paths that count, and
+        whether an unknown file appeared (maybe what a failed import was waiting for)."""
+        by_path: dict[str, list[str]] = {}
+        by_data: dict[str, list[str]] = {}
+        for record in list(runtime.records.values()):
+            if record.namespace is None:
+                continue
+            by_path.setdefault(os.path.realpath(record.path), []).append(record.name)
+            for data in record.data_files:
+                by_data.setdefault(os.path.realpath(data), []).append(record.name)
+        modules: set[str] = set()
+        triggers: list[str] = []
+        new_file = False
+        for path in paths:
+            real = os.path.realpath(path)
+            if real in by_path:
+                changed = {n for n in by_path[real] if self._source_changed(n, quiet)}
+                if changed:
+                    modules |= changed
+                    triggers.append(path)
+            elif real in by_data:
+                modules.update(by_data[real])
+                triggers.append(path)
+                for name in by_data[real]:
+                    self.verbose(f"{name}: reads {path}, which changed")
+            elif path.endswith(".py") or os.path.isdir(path):
+                new_file = True
+                triggers.append(path)
+        return modules, triggers, new_file
+
+    def _source_changed(self, name: str, quiet: bool) -> bool:
+        record = runtime.records[name]
+        try:
+            data = _read_settled(record.path, record.source_hash != _EMPTY_HASH)
+        except OSError:
+            return name not in self.missing
+        changed = source_hash(data) != record.source_hash or name in self.failed
+        if not changed and not quiet:
+            self.verbose(f"{name}: saved without changes, nothing to do")
+        return changed or name in self.missing
+
+    # --- applying a batch ----------------------------------------------------------
+
+    def apply(
+        self, modules: set[str], *, on_main: bool, main_busy: Callable[[str], bool]
+    ) -> Outcome:
+        """Rerun ``modules`` and, to a fixed point, whatever reads what really changed.
+
+        Modules for which ``main_busy`` is true (the entry while it runs, or a module whose
+        body is still executing on the main thread) are not run here but returned as
+        ``deferred``, unless ``on_main``.
+        """
+        started = time.perf_counter()
+        outcome = Outcome()
+        with self.lock:
+            importlib.invalidate_caches()
+            graph = self.graph
+            pending = set(modules) | set(self.failed)
+            runs: dict[str, int] = {}
+            while pending:
+                name = min(pending, key=lambda m: (m == ENTRY, graph.rank(m), m))
+                pending.discard(name)
+                if name != ENTRY and name not in sys.modules:
+                    self.failed.pop(
+                        name, None
+                    )  # unloaded (an interrupted import): next import loads it
+                    continue
+                if name == ENTRY or main_busy(name):
+                    if not on_main or name == ENTRY:
+                        outcome.deferred.add(name)
+                        continue
+                runs[name] = runs.get(name, 0) + 1
+                if runs[name] > _MAX_RERUNS:
+                    self.log(f"{name} keeps changing in an import cycle; stopped rerunning it")
+                    continue
+                changed = self._rerun_and_report(name, outcome)
+                if changed is None:
+                    continue
+                for reader, reason in self._dependents(name, changed).items():
+                    if reader not in pending:
+                        self.verbose(f"{reader}: reads {reason}, which changed")
+                    pending.add(reader)
+        outcome.seconds = time.perf_counter() - started
+        return outcome
+
+    def run_entry(self, outcome: Outcome) -> set[str] | None:
+        """Rerun the entry (on the main thread, outside the lock: it may never return)."""
+        return self._rerun_and_report(ENTRY, outcome)
+
+    def _dependents(self, module: str, changed: set[str]) -> dict[str, str]:
+        from .summaries import node
+
+        record = runtime.records[module]
+        names = {node(module, name) for name in changed}
+        namespace = record.namespace or {}
+        exported = namespace.get("__all__")
+        if "__all__" in changed or any(
+            (name in exported) if exported is not None else not name.startswith("_")
+            for name in changed
+        ):
+            names.add(node(module, runtime.STAR))
+        found = self.graph.dependents(names)
+        found.pop(module, None)
+        return found
+
+    def _rerun_and_report(self, name: str, outcome: Outcome) -> set[str] | None:
+        record = runtime.records[name]
+        try:
+            changed = self.rerun(name)
+        except RerunFailed as failure:
+            error = failure.__cause__ or failure
+            where = error_location(error, record.path)
+            if isinstance(error, FileNotFoundError):
+                self.log(f"{record.path} was deleted; keeping the previous {name}")
+                self.missing.add(name)
+            else:
+                self.log(
+                    f"error in {where}: {type(error).__name__}: {error}\n"
+                    f"{user_traceback(error).rstrip()}\n"
+                    f"[hmr-ast] kept the previous {name}; modules that use it were not rerun"
+                )
+            self.failed[name] = where
+            outcome.failed.append(name)
+            return None
+        if name in self.failed or name in self.missing:
+            self.log(f"{name} recovered")
+        self.failed.pop(name, None)
+        self.missing.discard(name)
+        outcome.reran.append(name)
+        self.verbose(f"{name}: reran; changed names: {', '.join(sorted(changed)) or 'none'}")
+        return changed
+
+    def rerun(self, name: str) -> set[str]:
+        """Execute ``name``'s current source in its module; return the names that changed."""
+        record = runtime.records[name]
+        module = sys.modules.get(name)
+        namespace = record.namespace
+        if namespace is None or module is None or module.__dict__ is not namespace:
+            raise RerunFailed(f"{name} is not loaded")
+        try:
+            data = _read_settled(record.path, record.source_hash != _EMPTY_HASH)
+            code, meta, digest = load_instrumented(record.path, data)
+        except (OSError, SyntaxError, ValueError) as error:
+            raise RerunFailed(str(error)) from error
+        with self.lock:
+            old = dict(namespace)
+            saved = record.snapshot()
+            record.begin_run()
+            record.meta, record.source_hash = meta, digest
+            if name == ENTRY:  # a fresh ``python app.py`` starts from an empty __main__
+                for key in [k for k in namespace if k not in _PROTECTED]:
+                    del namespace[key]
+            namespace["__doc__"] = None
+            namespace.pop("__annotations__", None)
+        try:
+            exec(code, namespace)  # the entry may run for ever: no lock held here
+        except BaseException as error:
+            with self.lock:
+                namespace.update(old)
+                for key in [k for k in namespace if k not in old]:
+                    del namespace[key]
+                record.restore(saved)
+            if isinstance(error, (KeyboardInterrupt, SystemExit)) or not isinstance(
+                error, Exception
+            ):
+                raise
+            raise RerunFailed(str(error)) from error
+        with self.lock:
+            changed = self._settle(record, old)
+            if self._graph is not None:
+                self._refresh(self._graph, record)
+        return changed
+
+    def _settle(self, record: runtime.ModuleRecord, old: dict) -> set[str]:
+        """Keep unchanged functions/classes, drop names this run did not bind, diff."""
+        namespace = record.namespace
+        assert namespace is not None
+        meta = record.meta
+        changed: set[str] = set()
+        for key, new in list(namespace.items()):
+            previous = old.get(key, _MISSING)
+            if previous is new or key in _PROTECTED:
+                continue
+            if previous is not _MISSING and same_value(previous, new):
+                adopt_new_code(previous, new)
+                namespace[key] = previous
+            else:
+                changed.add(key)
+        keep_unbound = meta.get("dynamic") or record.name == ENTRY
+        spared = meta.get("refs", frozenset()) | meta.get("global_stores", frozenset())
+        for key, previous in old.items():
+            if key in _PROTECTED:
+                continue
+            current = namespace.get(key, _MISSING)
+            if current is _MISSING:
+                changed.add(key)
+            elif (
+                current is previous
+                and key not in record.written
+                and key not in spared
+                and not keep_unbound
+            ):
+                del namespace[key]  # bound by the old code only: a fresh import lacks it
+                changed.add(key)
+        return changed
+
+
+def _sync_key(record: runtime.ModuleRecord) -> tuple:
+    namespace = record.namespace or {}
+    return (
+        len(record.reads),
+        len(record.imports),
+        len(record.written),
+        len(namespace),
+        id(record.reads),
+    )
+
+
+def _read_settled(path: str, had_content: bool = True) -> bytes:
+    """Read a source file, giving an editor a moment to finish a save that emptied it."""
+    with open(path, "rb") as file:
+        data = file.read()
+    deadline = time.monotonic() + _EMPTY_FILE_GRACE
+    while had_content and not data.strip() and time.monotonic() < deadline:
+        time.sleep(0.01)
+        with open(path, "rb") as file:
+            data = file.read()
+    return data
+
+
+def executing_modules(thread_id: int) -> set[str]:
+    """Project modules whose body is on ``thread_id``'s stack right now."""
+    frame = sys._current_frames().get(thread_id)
+    names = set()
+    while frame is not None:
+        if frame.f_code.co_name == "<module>":
+            record = runtime.record_for(frame.f_globals)
+            if record is not None:
+                names.add(record.name)
+        frame = frame.f_back
+    return names
+
+
+def is_module(value: object) -> bool:
+    return isinstance(value, ModuleType)

@@ -1,0 +1,144 @@
+"""The meta-path finder that claims the project's own source files, and their loader.
+
+The loader subclasses ``SourceFileLoader`` and overrides only ``get_code``, so ``get_source``,
+resources, ``is_package`` and the frame-hiding ``exec_module`` of importlib come for free:
+tracebacks through an import look exactly as they do without hmr-ast.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import sys
+import sysconfig
+from importlib.machinery import PathFinder, SourceFileLoader
+from importlib.util import source_hash
+from types import CodeType
+
+from . import cache, runtime
+
+_NEVER_DIRS = frozenset(
+    {"site-packages", "dist-packages", "__pycache__", "node_modules", ".git", ".tox", ".nox"}
+)
+
+
+def _is_venv(directory: str) -> bool:
+    return os.path.isfile(os.path.join(directory, "pyvenv.cfg"))
+
+
+class ProjectScope:
+    """Which files are the project's: under a root, not stdlib, site-packages or a venv."""
+
+    def __init__(self, roots: list[str], include: list[str] = (), exclude: list[str] = ()) -> None:
+        self.roots = [os.path.realpath(root) for root in roots]
+        self.include = list(include)
+        self.exclude = list(exclude)
+        paths = sysconfig.get_paths()
+        system = {paths.get(key) for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+        system |= {sys.prefix, sys.base_prefix, sys.exec_prefix}
+        self._system = tuple(
+            os.path.realpath(p) + os.sep for p in system if p and not self._is_root_parent(p)
+        )
+        self._hmr_ast = os.path.dirname(os.path.realpath(__file__)) + os.sep
+        self._dirs: dict[str, bool] = {}
+
+    def _is_root_parent(self, path: str) -> bool:
+        path = os.path.realpath(path) + os.sep
+        return any((root + os.sep).startswith(path) for root in self.roots)
+
+    def contains_dir(self, directory: str) -> bool:
+        """Whether files directly in ``directory`` may be the project's (cached)."""
+        known = self._dirs.get(directory)
+        if known is None:
+            known = self._dirs[directory] = self._check_dir(os.path.realpath(directory))
+        return known
+
+    def _check_dir(self, real: str) -> bool:
+        inside = real + os.sep
+        if not any(inside.startswith(root + os.sep) for root in self.roots):
+            return False
+        if inside.startswith(self._hmr_ast) or inside.startswith(self._system):
+            return False
+        for root in self.roots:
+            if inside.startswith(root + os.sep):
+                relative = os.path.relpath(real, root)
+                parts = [] if relative == "." else relative.split(os.sep)
+                current = root
+                for part in parts:
+                    current = os.path.join(current, part)
+                    if part in _NEVER_DIRS or _is_venv(current):
+                        return False
+        return True
+
+    def contains(self, path: str) -> bool:
+        if not self.contains_dir(os.path.dirname(path)):
+            return any(fnmatch.fnmatch(path, pattern) for pattern in self.include)
+        return not any(fnmatch.fnmatch(path, pattern) for pattern in self.exclude)
+
+
+def load_instrumented(path: str, data: bytes) -> tuple[CodeType, dict, bytes]:
+    """Instrumented code for ``data``: from the cache, or transformed and cached."""
+    digest = source_hash(data)
+    hit = cache.load(path, digest)
+    if hit is not None:
+        return hit[0], hit[1], digest
+    from .transform import instrument_source
+
+    code, meta = instrument_source(data, path)
+    cache.store(path, digest, code, meta)
+    return code, meta, digest
+
+
+class InstrumentingLoader(SourceFileLoader):
+    """Loads a project module with read/bind recording and registers its record."""
+
+    def get_code(self, fullname: str) -> CodeType:
+        path = self.get_filename(fullname)
+        data = self.get_data(path)
+        code, meta, digest = load_instrumented(path, data)
+        runtime.register(fullname, path, digest, meta)
+        return code
+
+
+class ProjectFinder:
+    """Finds project modules first and hands them to ``InstrumentingLoader``."""
+
+    def __init__(self, scope: ProjectScope) -> None:
+        self.scope = scope
+
+    def find_spec(self, fullname: str, path=None, target=None):
+        if path is not None and not any(
+            isinstance(entry, str) and self.scope.contains_dir(entry or ".") for entry in path
+        ):
+            return None  # a subpackage of something that is not ours: no search at all
+        spec = PathFinder.find_spec(fullname, path, target)
+        if (
+            spec is None
+            or not spec.has_location
+            or not isinstance(spec.loader, SourceFileLoader)
+            or not spec.origin.endswith(".py")
+            or not self.scope.contains(spec.origin)
+        ):
+            return None
+        spec.loader = InstrumentingLoader(fullname, spec.origin)
+        return spec
+
+    def invalidate_caches(self) -> None:
+        self.scope._dirs.clear()
+
+
+def install(scope: ProjectScope) -> ProjectFinder:
+    """Put a finder for ``scope`` first on ``sys.meta_path`` (replacing an earlier one)."""
+    uninstall()
+    runtime.install()
+    finder = ProjectFinder(scope)
+    sys.meta_path.insert(0, finder)
+    return finder
+
+
+def uninstall() -> None:
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, ProjectFinder)]
+
+
+def installed() -> ProjectFinder | None:
+    return next((f for f in sys.meta_path if isinstance(f, ProjectFinder)), None)

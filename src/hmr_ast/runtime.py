@@ -1,0 +1,256 @@
+"""What instrumented module code calls while it executes, and the records it fills.
+
+This module runs inside the user's program on every import, so it imports nothing heavy and
+every helper is a few dictionary operations. The helpers live in ``builtins`` under names that
+are not identifiers (``@hmr_attr``...), so they never clash with or show up in a module's
+namespace. A helper finds the module it works for from its caller's globals, which makes the
+records thread-exact: a read made by another thread is attributed to the code that made it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import sys
+from collections.abc import Callable
+from types import ModuleType
+
+READ_ATTR = "@hmr_attr"
+BOUND = "@hmr_bound"
+UNBOUND = "@hmr_unbound"
+IMPORTED = "@hmr_import"
+
+STAR = "*"
+GETATTR = "__getattr__"
+
+
+class ModuleRecord:
+    """What one project module's code read, bound and opened during its latest execution."""
+
+    __slots__ = (
+        "name",
+        "path",
+        "source_hash",
+        "meta",
+        "namespace",
+        "reads",
+        "imports",
+        "written",
+        "data_files",
+    )
+
+    def __init__(self, name: str, path: str, source_hash: bytes, meta: dict) -> None:
+        self.name = name
+        self.path = path
+        self.source_hash = source_hash
+        self.meta = meta
+        self.namespace: dict | None = None
+        self.reads: set[tuple[str, str]] = set()
+        self.imports: set[str] = set()
+        self.written: set[str] = set()
+        self.data_files: dict[str, tuple[int, int]] = {}
+
+    def begin_run(self) -> None:
+        self.reads = set()
+        self.imports = set()
+        self.written = set()
+        self.data_files = {}
+
+    def snapshot(self) -> tuple:
+        return (
+            self.reads,
+            self.imports,
+            self.written,
+            self.data_files,
+            self.meta,
+            self.source_hash,
+        )
+
+    def restore(self, state: tuple) -> None:
+        self.reads, self.imports, self.written, self.data_files, self.meta, self.source_hash = state
+
+
+records: dict[str, ModuleRecord] = {}
+_by_namespace: dict[int, ModuleRecord] = {}
+_getframe = sys._getframe
+
+#: Set by the session: which opened files count as the project's data files.
+is_data_file: Callable[[str], bool] = lambda path: False  # noqa: E731
+
+
+def register(name: str, path: str, source_hash: bytes, meta: dict) -> ModuleRecord:
+    """Called by the loader just before a module's code first executes."""
+    old = records.get(name)
+    if old is not None and old.namespace is not None:
+        _by_namespace.pop(id(old.namespace), None)
+    record = ModuleRecord(name, path, source_hash, meta)
+    records[name] = record
+    return record
+
+
+def bind(record: ModuleRecord, namespace: dict) -> None:
+    """Tie a record to the namespace its module executes in."""
+    if record.namespace is not None and record.namespace is not namespace:
+        _by_namespace.pop(id(record.namespace), None)
+    record.namespace = namespace
+    _by_namespace[id(namespace)] = record
+
+
+def record_for(namespace: dict) -> ModuleRecord | None:
+    record = _by_namespace.get(id(namespace))
+    if record is not None:
+        return record
+    record = records.get(namespace.get("__name__"))  # type: ignore[arg-type]
+    if record is None:
+        return None
+    module = sys.modules.get(record.name)
+    if record.namespace is None and (module is None or module.__dict__ is namespace):
+        bind(record, namespace)
+        return record
+    return None
+
+
+def project_module_name(obj: object) -> str | None:
+    """The record name of ``obj`` if it is a project module, else None."""
+    if not isinstance(obj, ModuleType):
+        return None
+    namespace = obj.__dict__
+    record = _by_namespace.get(id(namespace))
+    if record is None:
+        record = record_for(namespace)
+    return record.name if record is not None else None
+
+
+def _read_attr(obj: object, name: str) -> object:
+    if isinstance(obj, ModuleType):
+        target = _by_namespace.get(id(obj.__dict__)) or record_for(obj.__dict__)
+        if target is not None:
+            reader = record_for(_getframe(1).f_globals)
+            if reader is not None:
+                reader.reads.add((target.name, name))
+                if name not in obj.__dict__:
+                    reader.reads.add((target.name, GETATTR))
+    return obj
+
+
+def _bound(names: tuple[str, ...]) -> None:
+    record = record_for(_getframe(1).f_globals)
+    if record is not None:
+        record.written.update(names)
+
+
+def _unbound(names: tuple[str, ...]) -> None:
+    record = record_for(_getframe(1).f_globals)
+    if record is not None:
+        record.written.difference_update(names)
+
+
+def public_names(module: ModuleType) -> list[str]:
+    """The names ``from module import *`` binds."""
+    namespace = module.__dict__
+    exported = namespace.get("__all__")
+    if exported is not None:
+        return [name for name in exported if isinstance(name, str)]
+    return [name for name in namespace if not name.startswith("_")]
+
+
+def _resolve(module: str, level: int, namespace: dict) -> str | None:
+    if level == 0:
+        return module
+    package = namespace.get("__package__")
+    if package is None:
+        spec = namespace.get("__spec__")
+        package = spec.parent if spec is not None else None
+    if not package:
+        return None
+    parts = package.rsplit(".", level - 1)
+    if len(parts) < level:
+        return None
+    base = parts[0]
+    return f"{base}.{module}" if module else base
+
+
+def _imported(
+    modules: tuple[str, ...], level: int, names: tuple[str, ...] | None, bound: tuple[str, ...]
+) -> None:
+    namespace = _getframe(1).f_globals
+    record = record_for(namespace)
+    if record is None:
+        return
+    record.written.update(bound)
+    for module in modules:
+        resolved = _resolve(module, level, namespace)
+        if resolved is None:
+            continue
+        record.imports.add(resolved)
+        if names is None:
+            continue
+        if names == (STAR,):
+            source = sys.modules.get(resolved)
+            if source is not None:
+                record.written.update(public_names(source))
+            record.reads.add((resolved, STAR))
+            continue
+        source = sys.modules.get(resolved)
+        for name in names:
+            submodule = f"{resolved}.{name}"
+            if (
+                source is not None
+                and isinstance(source.__dict__.get(name), ModuleType)
+                and submodule in sys.modules
+            ):
+                record.imports.add(submodule)
+            record.reads.add((resolved, name))
+            if source is not None and name not in source.__dict__:
+                record.reads.add((resolved, GETATTR))
+
+
+def file_state(path: str) -> tuple[int, int]:
+    """(mtime_ns, size) of a file, or (0, -1) when it is gone."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return (0, -1)
+    return (stat.st_mtime_ns, stat.st_size)
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event != "open":
+        return
+    path, mode, flags = args
+    if mode is None:
+        if flags & (os.O_WRONLY | os.O_RDWR):
+            return
+    elif isinstance(mode, str) and ("w" in mode or "a" in mode or "x" in mode or "+" in mode):
+        return
+    if not isinstance(path, str):
+        try:
+            path = os.fsdecode(path)
+        except TypeError:
+            return  # a file descriptor
+    if path.endswith((".py", ".pyc")) or not is_data_file(path):
+        return
+    frame = _getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "<module>":
+            record = _by_namespace.get(id(frame.f_globals))
+            if record is not None:
+                path = os.path.abspath(path)
+                record.data_files[path] = file_state(path)
+                return
+        frame = frame.f_back
+
+
+_installed = False
+
+
+def install() -> None:
+    """Put the helpers where instrumented code finds them; idempotent."""
+    global _installed
+    setattr(builtins, READ_ATTR, _read_attr)
+    setattr(builtins, BOUND, _bound)
+    setattr(builtins, UNBOUND, _unbound)
+    setattr(builtins, IMPORTED, _imported)
+    if not _installed:
+        sys.addaudithook(_audit)
+        _installed = True

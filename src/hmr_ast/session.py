@@ -1,0 +1,286 @@
+"""Run the entry as ``__main__`` on the main thread and keep it hot while the watcher works.
+
+Threads: the main thread runs the entry (which may never return). The watcher thread applies
+changes to imported modules directly while the entry runs, so a loop reading ``a.VALUE``
+sees the new value. When the entry itself (or a module whose body is still running on the
+main thread) must rerun, the watcher interrupts the main thread with a restart request:
+the entry stops at once and runs again, keeping every module that did not change. When the
+entry has finished, the main thread applies changes itself, so module code that expects
+the main thread (signal handlers, GUI toolkits) gets it.
+"""
+
+from __future__ import annotations
+
+import _thread
+import os
+import signal
+import sys
+import threading
+from dataclasses import dataclass
+from importlib.machinery import SourceFileLoader
+from types import ModuleType
+
+from . import runtime
+from .engine import ENTRY, Engine, Outcome, executing_modules, user_traceback
+from .finder import ProjectScope, install, load_instrumented
+from .watcher import Watcher
+
+
+class EntryRestart(BaseException):
+    """Raised in the main thread to stop a running entry so that it can run again."""
+
+
+@dataclass
+class Entry:
+    """What to run: a script path, or a module name (``-m``)."""
+
+    path: str | None = None
+    module: str | None = None
+
+
+class Session:
+    def __init__(
+        self, entry: Entry, args: list[str], scope: ProjectScope | None, verbosity: int
+    ) -> None:
+        self.entry = entry
+        self.args = args
+        self.verbosity = verbosity
+        self.scope = scope
+        self.engine = Engine(log=self.log, verbose=self.explain)
+        self._state = threading.Lock()
+        self._wake = threading.Event()
+        self._entry_running = False
+        self._restart_requested = False
+        self._pending_main: set[str] = set()
+        self._pending_triggers: list[str] = []
+        self._main_thread = threading.main_thread().ident
+        self.watcher = Watcher(self._directories, self._on_changes, self.engine.warm_up, self.log)
+
+    # --- messages ------------------------------------------------------------------
+
+    def log(self, message: str) -> None:
+        if self.verbosity >= 0:
+            sys.stderr.write(f"[hmr-ast] {message}\n")
+            sys.stderr.flush()
+
+    def explain(self, message: str) -> None:
+        if self.verbosity > 0:
+            sys.stderr.write(f"[hmr-ast]   {message}\n")
+            sys.stderr.flush()
+
+    def _report(self, triggers: list[str], outcome: Outcome, rerun_entry: bool) -> None:
+        if not outcome.reran and not rerun_entry:
+            return
+        what = ", ".join(sorted(set(triggers))) or "files"
+        parts = []
+        if outcome.reran:
+            parts.append(f"reran {', '.join(outcome.reran)} in {outcome.seconds * 1000:.1f} ms")
+        if rerun_entry:
+            parts.append("restarting __main__" if self._entry_running else "rerunning __main__")
+        self.log(f"reloaded {what}: {', '.join(parts)}")
+
+    # --- set-up --------------------------------------------------------------------
+
+    def _prepare_main(self) -> ModuleType:
+        """Make ``__main__`` exactly as ``python app.py`` / ``python -m pkg.mod`` would."""
+        main = ModuleType(ENTRY)
+        main.__dict__["__builtins__"] = __builtins__
+        if self.entry.path is not None:
+            path = os.path.abspath(self.entry.path)
+            sys.path[0] = os.path.dirname(path)
+            sys.argv[:] = [self.entry.path, *self.args]
+            main.__file__ = path
+            main.__loader__ = SourceFileLoader(ENTRY, path)
+            main.__spec__ = None
+            main.__package__ = None
+            main.__dict__["__cached__"] = None
+            self._install_hook([os.path.dirname(path)])
+        else:
+            import importlib.util
+
+            sys.path[0] = os.getcwd()
+            self._install_hook([os.getcwd()])
+            spec = importlib.util.find_spec(self.entry.module)  # type: ignore[arg-type]
+            if spec is not None and spec.submodule_search_locations is not None:
+                spec = importlib.util.find_spec(f"{self.entry.module}.__main__")
+            if spec is None or spec.origin is None:
+                raise SystemExit(f"hmr-ast: no module named {self.entry.module!r}")
+            path = spec.origin
+            sys.argv[:] = [path, *self.args]
+            main.__file__ = path
+            main.__loader__ = spec.loader
+            main.__spec__ = spec
+            main.__package__ = spec.parent
+            main.__dict__["__cached__"] = spec.cached
+        main.__doc__ = None
+        sys.modules[ENTRY] = main
+        return main
+
+    def _install_hook(self, roots: list[str]) -> None:
+        if self.scope is None:
+            from .config import scope_for
+
+            self.scope = scope_for(roots)
+        install(self.scope)
+        scope = self.scope
+        runtime.is_data_file = lambda path: scope.contains_dir(
+            os.path.dirname(os.path.abspath(path))
+        )
+
+    def _directories(self) -> set[str]:
+        directories = set()
+        for record in list(runtime.records.values()):
+            if record.namespace is not None:
+                directories.add(os.path.dirname(record.path))
+                directories.update(os.path.dirname(path) for path in record.data_files)
+        return directories
+
+    # --- the watcher thread --------------------------------------------------------
+
+    def _sweep(self) -> set[str]:
+        """Modules or data files that changed while nothing was watching."""
+        paths = set()
+        for record in list(runtime.records.values()):
+            if record.namespace is None:
+                continue
+            paths.add(record.path)
+            for path, state in list(record.data_files.items()):
+                if runtime.file_state(path) != state:
+                    paths.add(path)
+        return paths
+
+    def _on_changes(self, paths: set[str] | None) -> None:
+        sweep = paths is None
+        if sweep:
+            paths = self._sweep()
+        modules, paths_that_count, new_file = self.engine.modules_for(paths, quiet=sweep)  # type: ignore[arg-type]
+        if not modules and not (new_file and self.engine.failed):
+            return
+        triggers = [_display(path) for path in paths_that_count]
+        with self._state:
+            if not self._entry_running:
+                self._pending_main |= modules
+                self._pending_triggers += triggers
+                self._wake.set()
+                return
+            busy = executing_modules(self._main_thread) if self._main_thread else set()  # type: ignore[arg-type]
+        outcome = self.engine.apply(modules, on_main=False, main_busy=busy.__contains__)
+        with self._state:
+            if outcome.deferred and self._entry_running:
+                self._pending_main |= outcome.deferred
+                self._report(triggers, outcome, True)
+                self._restart_requested = True
+                _interrupt_main(self._main_thread)
+                return
+            if outcome.deferred:
+                self._pending_main |= outcome.deferred
+                self._wake.set()
+        self._report(triggers, outcome, bool(outcome.deferred))
+        self.watcher.refresh()
+
+    # --- the main thread -----------------------------------------------------------
+
+    def _on_sigint(self, signum, frame) -> None:
+        if self._restart_requested:
+            raise EntryRestart
+        raise KeyboardInterrupt
+
+    def run(self) -> int:
+        main = self._prepare_main()
+        signal.signal(signal.SIGINT, self._on_sigint)
+        self.watcher.start()
+        try:
+            self._run_entry(main, first=True)
+            while True:
+                self._wake.wait(0.25)
+                with self._state:
+                    work, self._pending_main = self._pending_main, set()
+                    triggers, self._pending_triggers = self._pending_triggers, []
+                    self._wake.clear()
+                    self._restart_requested = False
+                if work or triggers:
+                    outcome = self.engine.apply(
+                        work - {ENTRY}, on_main=True, main_busy=lambda _: False
+                    )
+                    rerun_entry = ENTRY in work or ENTRY in outcome.deferred
+                    self._report(triggers, outcome, rerun_entry)
+                    self.watcher.refresh()
+                    if rerun_entry:
+                        self._run_entry(main)
+        except KeyboardInterrupt:
+            return 130
+        finally:
+            self.watcher.stop()
+
+    def _run_entry(self, main: ModuleType, first: bool = False) -> None:
+        """Run (or rerun) the entry; restart it whenever the watcher asks."""
+        while True:
+            with self._state:
+                self._entry_running = True
+            try:
+                try:
+                    if first:
+                        first = False
+                        self._first_run(main)
+                    else:
+                        self.engine.run_entry(Outcome())
+                except KeyboardInterrupt:
+                    if not self._restart_requested:
+                        raise
+                    raise EntryRestart from None
+                finally:
+                    with self._state:
+                        self._entry_running = False
+                    signal.signal(signal.SIGINT, self._on_sigint)
+            except EntryRestart:
+                with self._state:
+                    work, self._pending_main = self._pending_main, set()
+                    self._pending_triggers = []
+                    self._restart_requested = False
+                outcome = self.engine.apply(work - {ENTRY}, on_main=True, main_busy=lambda _: False)
+                if outcome.reran:
+                    self._report([], outcome, False)
+                continue
+            except SystemExit as exit:
+                self.explain(f"__main__ exited ({exit.code}); watching for changes")
+            return
+
+    def _first_run(self, main: ModuleType) -> None:
+        path = main.__file__
+        try:
+            with open(path, "rb") as file:  # type: ignore[arg-type]
+                data = file.read()
+            code, meta, digest = load_instrumented(path, data)  # type: ignore[arg-type]
+        except (OSError, SyntaxError, ValueError) as error:
+            sys.stderr.write(user_traceback(error))
+            self.log(f"could not run {path}; watching for changes")
+            record = runtime.register(ENTRY, path, b"", {})  # type: ignore[arg-type]
+            runtime.bind(record, main.__dict__)
+            self.engine.failed[ENTRY] = path  # type: ignore[assignment]
+            return
+        record = runtime.register(ENTRY, path, digest, meta)  # type: ignore[arg-type]
+        runtime.bind(record, main.__dict__)
+        try:
+            exec(code, main.__dict__)
+        except (KeyboardInterrupt, EntryRestart, SystemExit):
+            raise
+        except BaseException as error:
+            sys.stderr.write(user_traceback(error))
+            sys.stderr.flush()
+            self.engine.failed[ENTRY] = path  # type: ignore[assignment]
+            self.log("__main__ raised; watching for changes")
+
+
+def _interrupt_main(thread_id: int | None) -> None:
+    if hasattr(signal, "pthread_kill") and thread_id is not None:
+        signal.pthread_kill(thread_id, signal.SIGINT)
+    else:
+        _thread.interrupt_main()
+
+
+def _display(path: str) -> str:
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if relative.startswith("..") else relative

@@ -1,0 +1,116 @@
+"""What using a value may read: static function summaries resolved into name nodes.
+
+Function bodies are not instrumented. When module code reads a project function (or a class,
+or an instance of a project class) it may call it, and the call reads whatever the function's
+code reads: the ``global.attr`` chains ``transform.summarize`` found, looked up in the
+function's own globals. A name node such as ``util:load`` gets an edge to each of those, so
+``m`` -> ``util:load`` -> ``config:PATH`` says that ``m`` depends on ``config.PATH``.
+"""
+
+from __future__ import annotations
+
+import functools
+from types import CodeType, FunctionType, MethodType, ModuleType
+
+from . import runtime
+
+_MAX_DEPTH = 4
+
+
+def node(module: str, name: str) -> str:
+    return f"{module}:{name}"
+
+
+def _summary(code: CodeType, record: runtime.ModuleRecord) -> tuple[tuple[str, ...], ...]:
+    functions = record.meta.get("functions", {})
+    chains = functions.get((code.co_name, code.co_firstlineno))
+    if chains is None:
+        chains = _dynamic_summary(code)
+    return chains
+
+
+@functools.lru_cache(maxsize=4096)
+def _dynamic_summary(code: CodeType) -> tuple[tuple[str, ...], ...]:
+    """For code the transform never saw (``exec``-made functions such as dataclass methods)."""
+    from .transform import _chains
+
+    chains: set[tuple[str, ...]] = set()
+    _chains(code, chains)
+    return tuple(sorted(chains))
+
+
+def function_reads(function: FunctionType, into: set[str]) -> None:
+    """Add the name nodes ``function``'s code (nested code included) may read."""
+    namespace = function.__globals__
+    record = runtime.record_for(namespace)
+    if record is None:
+        return  # not project code
+    for chain in _summary(function.__code__, record):
+        root = chain[0]
+        into.add(node(record.name, root))
+        value = namespace.get(root)
+        for attribute in chain[1:]:
+            target = runtime.project_module_name(value)
+            if target is None:
+                break
+            into.add(node(target, attribute))
+            value = value.__dict__.get(attribute)  # type: ignore[union-attr]
+
+
+def _project_class(cls: type) -> bool:
+    module = runtime.records.get(getattr(cls, "__module__", None))  # type: ignore[arg-type]
+    return module is not None and module.namespace is not None
+
+
+def value_reads(value: object) -> set[str]:
+    """Name nodes that calling or using ``value`` may read (empty for plain data)."""
+    into: set[str] = set()
+    _collect(value, into, set(), 0)
+    return into
+
+
+def is_behaviour(value: object) -> bool:
+    return isinstance(
+        value,
+        (FunctionType, MethodType, staticmethod, classmethod, property, functools.partial, type),
+    ) or _project_class(type(value))
+
+
+def _collect(value: object, into: set[str], seen: set[int], depth: int) -> None:
+    if depth > _MAX_DEPTH or id(value) in seen or isinstance(value, ModuleType):
+        return
+    seen.add(id(value))
+    if isinstance(value, FunctionType):
+        function_reads(value, into)
+        for cell in value.__closure__ or ():
+            try:
+                contents = cell.cell_contents
+            except ValueError:
+                continue
+            if isinstance(contents, (FunctionType, type)):
+                _collect(contents, into, seen, depth + 1)
+        wrapped = getattr(value, "__wrapped__", None)
+        if wrapped is not None:
+            _collect(wrapped, into, seen, depth + 1)
+    elif isinstance(value, (MethodType, staticmethod, classmethod)):
+        _collect(value.__func__, into, seen, depth + 1)
+    elif isinstance(value, property):
+        for part in (value.fget, value.fset, value.fdel):
+            if part is not None:
+                _collect(part, into, seen, depth + 1)
+    elif isinstance(value, functools.partial):
+        _collect(value.func, into, seen, depth + 1)
+    elif isinstance(value, type):
+        if not _project_class(value):
+            return
+        for cls in value.__mro__:
+            if cls is value or _project_class(cls):
+                for item in vars(cls).values():
+                    if isinstance(item, (FunctionType, staticmethod, classmethod, property, type)):
+                        _collect(item, into, seen, depth + 1)
+    elif _project_class(type(value)):
+        _collect(type(value), into, seen, depth + 1)
+    else:
+        wrapped = getattr(value, "__wrapped__", None)  # functools.lru_cache and friends
+        if isinstance(wrapped, FunctionType):
+            _collect(wrapped, into, seen, depth + 1)

@@ -1,0 +1,299 @@
+"""Source -> instrumented code object, plus the static facts the engine needs about it.
+
+Only code that runs while the module executes is rewritten: the module body, class bodies,
+decorators, default values and comprehensions. Function bodies are left exactly as written
+(zero cost once imports are done); what they read is summarised statically from their
+bytecode instead. Every inserted node carries the location of the code it stands for, so
+line numbers, tracebacks and their carets are those of the original file.
+
+Imported only when the cache misses.
+"""
+
+from __future__ import annotations
+
+import ast
+import dis
+from types import CodeType
+
+from .runtime import BOUND, IMPORTED, READ_ATTR, STAR, UNBOUND
+
+_CO_NEWLOCALS = 0x2
+_COMPREHENSIONS = frozenset({"<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>"})
+_NAME_LOADS = frozenset({"LOAD_NAME", "LOAD_GLOBAL", "LOAD_FROM_DICT_OR_GLOBALS"})
+_ATTR_LOADS = frozenset({"LOAD_ATTR", "LOAD_METHOD"})
+_GLOBAL_STORES = frozenset({"STORE_GLOBAL", "DELETE_GLOBAL"})
+#: Names whose use means a module may bind globals in ways no statement shows.
+_DYNAMIC_NAMES = frozenset({"globals", "vars", "locals", "exec", "setattr", "__dict__"})
+
+
+def instrument_source(source: bytes | str, filename: str) -> tuple[CodeType, dict]:
+    """Compile ``source`` with read/bind recording; return the code and its static summary."""
+    tree = ast.parse(source, filename)
+    _ImportTimeCode().visit(tree)
+    tree.body = _mark_module_body(tree.body)
+    code = compile(tree, filename, "exec", dont_inherit=True)
+    return code, summarize(code)
+
+
+# --- rewriting ------------------------------------------------------------------------
+
+
+def _call(helper: str, args: list[ast.expr], where: ast.AST) -> ast.Call:
+    func = ast.copy_location(ast.Name(id=helper, ctx=ast.Load()), where)
+    return ast.copy_location(ast.Call(func=func, args=args, keywords=[]), where)
+
+
+def _marker(helper: str, args: list, where: ast.AST) -> ast.Expr:
+    constants = [ast.copy_location(ast.Constant(value=value), where) for value in args]
+    return ast.copy_location(ast.Expr(value=_call(helper, constants, where)), where)
+
+
+class _ImportTimeCode(ast.NodeTransformer):
+    """Records attribute reads in code that runs at import time; skips function bodies."""
+
+    def _arguments(self, args: ast.arguments) -> None:
+        args.defaults = [self.visit(d) for d in args.defaults]
+        args.kw_defaults = [None if d is None else self.visit(d) for d in args.kw_defaults]
+        for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+            if arg is not None and arg.annotation is not None:
+                arg.annotation = self.visit(arg.annotation)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        node.decorator_list = [self.visit(d) for d in node.decorator_list]
+        self._arguments(node.args)
+        if node.returns is not None:
+            node.returns = self.visit(node.returns)
+        return node
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
+        self._arguments(node.args)
+        return node
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.ctx, ast.Load):
+            attr = ast.copy_location(ast.Constant(value=node.attr), node.value)
+            node.value = _call(READ_ATTR, [node.value, attr], node.value)
+        return node
+
+
+def _target_names(target: ast.AST) -> list[str]:
+    """Names a binding target binds (``a``, ``a, *b``, not ``a.x`` or ``a[0]``)."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, ast.Starred):
+        return _target_names(target.value)
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [name for element in target.elts for name in _target_names(element)]
+    return []
+
+
+def _walrus_names(nodes: list[ast.AST]) -> list[str]:
+    names = []
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.NamedExpr):
+            names.extend(_target_names(node.target))
+        stack.extend(ast.iter_child_nodes(node))
+    return names
+
+
+def _pattern_names(pattern: ast.AST) -> list[str]:
+    names = []
+    for node in ast.walk(pattern):
+        for field in ("name", "rest"):
+            value = getattr(node, field, None)
+            if isinstance(value, str):
+                names.append(value)
+    return names
+
+
+def _header_expressions(stmt: ast.stmt) -> list[ast.AST]:
+    """The expressions of a statement itself, without the statements nested in it."""
+    nested = {"body", "orelse", "finalbody", "handlers", "cases"}
+    return [
+        value
+        for field, value in ast.iter_fields(stmt)
+        if field not in nested and isinstance(value, ast.AST)
+    ] + [
+        item
+        for field, value in ast.iter_fields(stmt)
+        if field not in nested and isinstance(value, list)
+        for item in value
+        if isinstance(item, ast.AST)
+    ]
+
+
+def _direct_bindings(stmt: ast.stmt) -> list[str]:
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [stmt.name, *_walrus_names(_header_expressions(stmt))]
+    if isinstance(stmt, ast.Assign):
+        names = [n for target in stmt.targets for n in _target_names(target)]
+    elif isinstance(stmt, (ast.AugAssign, ast.AnnAssign)):
+        has_value = not isinstance(stmt, ast.AnnAssign) or stmt.value is not None
+        names = _target_names(stmt.target) if has_value else []
+    else:
+        names = []
+    return names + _walrus_names(_header_expressions(stmt))
+
+
+def _import_marker(stmt: ast.Import | ast.ImportFrom) -> ast.Expr:
+    if isinstance(stmt, ast.Import):
+        modules = tuple(alias.name for alias in stmt.names)
+        bound = tuple(alias.asname or alias.name.partition(".")[0] for alias in stmt.names)
+        return _marker(IMPORTED, [modules, 0, None, bound], stmt)
+    names = tuple(alias.name for alias in stmt.names)
+    bound = tuple(alias.asname or alias.name for alias in stmt.names if alias.name != STAR)
+    return _marker(IMPORTED, [(stmt.module or "",), stmt.level, names, bound], stmt)
+
+
+def _mark_module_body(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Insert the markers that tell which module-level names each run binds."""
+    start = 0
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        start = 1  # the docstring stays first
+    future_names: list[str] = []
+    while (
+        start < len(body)
+        and isinstance(body[start], ast.ImportFrom)
+        and body[start].module == "__future__"
+    ):
+        future_names += [alias.asname or alias.name for alias in body[start].names]
+        start += 1
+    head = body[:start]
+    # Always one marker up front: it ties the module's record to its namespace at once.
+    where = (
+        body[start - 1] if start else (body[0] if body else ast.Module(body=[], type_ignores=[]))
+    )
+    if not hasattr(where, "lineno"):
+        where = ast.Pass(lineno=1, col_offset=0, end_lineno=1, end_col_offset=0)
+    head.append(_marker(BOUND, [tuple(future_names)], where))
+    return head + _mark_statements(body[start:])
+
+
+def _mark_statements(body: list[ast.stmt]) -> list[ast.stmt]:
+    marked: list[ast.stmt] = []
+    for stmt in body:
+        _mark_nested(stmt)
+        marked.append(stmt)
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            marked.append(_import_marker(stmt))
+        elif isinstance(stmt, ast.Delete):
+            names = tuple(n for target in stmt.targets for n in _target_names(target))
+            if names:
+                marked.append(_marker(UNBOUND, [names], stmt))
+        else:
+            names = tuple(dict.fromkeys(_direct_bindings(stmt)))
+            if names:
+                marked.append(_marker(BOUND, [names], stmt))
+    return marked
+
+
+def _with_entry_marker(names: list[str], body: list[ast.stmt], where: ast.AST) -> list[ast.stmt]:
+    names = list(dict.fromkeys(names))
+    marked = _mark_statements(body)
+    return [_marker(BOUND, [tuple(names)], where), *marked] if names else marked
+
+
+def _mark_nested(stmt: ast.stmt) -> None:
+    if isinstance(stmt, (ast.For, ast.AsyncFor)):
+        stmt.body = _with_entry_marker(_target_names(stmt.target), stmt.body, stmt.target)
+        stmt.orelse = _mark_statements(stmt.orelse)
+    elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+        names = [
+            n
+            for item in stmt.items
+            if item.optional_vars
+            for n in _target_names(item.optional_vars)
+        ]
+        stmt.body = _with_entry_marker(names, stmt.body, stmt)
+    elif isinstance(stmt, (ast.If, ast.While)):
+        stmt.body = _mark_statements(stmt.body)
+        stmt.orelse = _mark_statements(stmt.orelse)
+    elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
+        stmt.body = _mark_statements(stmt.body)
+        for handler in stmt.handlers:
+            handler.body = _mark_statements(handler.body)
+        stmt.orelse = _mark_statements(stmt.orelse)
+        stmt.finalbody = _mark_statements(stmt.finalbody)
+    elif type(stmt).__name__ == "Match":
+        for case in stmt.cases:  # type: ignore[attr-defined]
+            case.body = _with_entry_marker(_pattern_names(case.pattern), case.body, case.pattern)
+
+
+# --- static summary -------------------------------------------------------------------
+
+
+def _code_objects(code: CodeType):
+    for const in code.co_consts:
+        if isinstance(const, CodeType):
+            yield const
+
+
+def _chains(code: CodeType, into: set[tuple[str, ...]]) -> None:
+    """Collect ``global.attr.attr`` chains read by ``code`` and the code nested in it."""
+    chain: list[str] | None = None
+    for instruction in dis.get_instructions(code):
+        op = instruction.opname
+        if op in _NAME_LOADS and not str(instruction.argval).startswith("@"):
+            if chain:
+                into.add(tuple(chain))
+            chain = [instruction.argval]
+        elif op in _ATTR_LOADS and chain is not None:
+            chain.append(instruction.argval)
+        elif op == "CACHE":
+            continue
+        elif chain is not None:
+            into.add(tuple(chain))
+            chain = None
+    if chain:
+        into.add(tuple(chain))
+    for nested in _code_objects(code):
+        _chains(nested, into)
+
+
+def summarize(module_code: CodeType) -> dict:
+    """Static facts about a module, stored beside its instrumented code in the cache.
+
+    ``refs``: names the module-level code (class bodies and comprehensions included) reads.
+    ``functions``: for each function, keyed by (name, first line), the ``global.attr`` chains
+    its body reads, nested functions included. ``global_stores``: names functions bind with
+    ``global``. ``dynamic``: the module may bind globals in ways no statement shows.
+    """
+    refs: set[str] = set()
+    functions: dict[tuple[str, int], tuple[tuple[str, ...], ...]] = {}
+    global_stores: set[str] = set()
+    dynamic = False
+    stack = [(module_code, True)]
+    while stack:
+        code, import_time = stack.pop()
+        if any(name in _DYNAMIC_NAMES for name in code.co_names):
+            dynamic = True
+        if import_time:
+            for instruction in dis.get_instructions(code):
+                if instruction.opname in _NAME_LOADS:
+                    name = instruction.argval
+                    if not name.startswith("@"):
+                        refs.add(name)
+        for nested in _code_objects(code):
+            is_function = nested.co_flags & _CO_NEWLOCALS and nested.co_name not in _COMPREHENSIONS
+            if is_function:
+                chains: set[tuple[str, ...]] = set()
+                _chains(nested, chains)
+                key = (nested.co_name, nested.co_firstlineno)
+                functions[key] = tuple(sorted(set(functions.get(key, ())) | chains))
+                for instruction in dis.get_instructions(nested):
+                    if instruction.opname in _GLOBAL_STORES:
+                        global_stores.add(instruction.argval)
+            stack.append((nested, import_time and not is_function))
+    return {
+        "refs": frozenset(refs),
+        "functions": functions,
+        "global_stores": frozenset(global_stores),
+        "dynamic": dynamic,
+    }
