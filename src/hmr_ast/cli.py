@@ -93,4 +93,21 @@ def main(argv: list[str] | None = None) -> int:
         roots = [os.path.dirname(os.path.abspath(rest[0]))]
     scope = scope_for(roots, options.include, options.exclude)
     verbosity = 1 if options.verbose else -1 if options.quiet else 0
-    return Session(entry, args, scope, verbosity).run()
+    code = Session(entry, args, scope, verbosity).run()
+    _exit_now(code)
+    return code
+
+
+def _exit_now(code: int) -> None:
+    """Ctrl-C ends hmr-ast at once: run atexit handlers (coverage and friends save their
+    data), flush, and leave without waiting for threads the program left running."""
+    import atexit
+    import os
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)

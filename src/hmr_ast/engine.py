@@ -16,7 +16,6 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from importlib.util import source_hash
 from types import ModuleType
 
@@ -51,14 +50,14 @@ class RerunFailed(Exception):
     """A module's new code did not run; its previous namespace was kept."""
 
 
-@dataclass
 class Outcome:
     """What one batch of changes did."""
 
-    reran: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    deferred: set[str] = field(default_factory=set)  # must run on the main thread
-    seconds: float = 0.0
+    def __init__(self) -> None:
+        self.reran: list[str] = []
+        self.failed: list[str] = []
+        self.deferred: set[str] = set()  # must run on the main thread
+        self.seconds = 0.0
 
 
 def user_traceback(error: BaseException) -> str:
@@ -155,9 +154,10 @@ class Engine:
                 graph.set_name(node(own, name), ())
 
     def warm_up(self) -> None:
-        """Build the graph ahead of the first edit (called when the watcher is idle)."""
-        with self.lock:
-            self.graph.rank(ENTRY)
+        """Build the graph ahead of the first edit (the watcher calls this when idle)."""
+        if self._graph is None:
+            with self.lock:
+                self.graph.rank(ENTRY)
 
     # --- which modules a batch touches ---------------------------------------------
 

@@ -71,6 +71,8 @@ class ModuleRecord:
 
 
 records: dict[str, ModuleRecord] = {}
+#: Grows whenever a module or data file appears, so the watcher knows to look again.
+generation = 0
 _by_namespace: dict[int, ModuleRecord] = {}
 _getframe = sys._getframe
 
@@ -83,8 +85,10 @@ def register(name: str, path: str, source_hash: bytes, meta: dict) -> ModuleReco
     old = records.get(name)
     if old is not None and old.namespace is not None:
         _by_namespace.pop(id(old.namespace), None)
+    global generation
     record = ModuleRecord(name, path, source_hash, meta)
     records[name] = record
+    generation += 1
     return record
 
 
@@ -235,7 +239,10 @@ def _audit(event: str, args: tuple) -> None:
         if frame.f_code.co_name == "<module>":
             record = _by_namespace.get(id(frame.f_globals))
             if record is not None:
+                global generation
                 path = os.path.abspath(path)
+                if path not in record.data_files:
+                    generation += 1
                 record.data_files[path] = file_state(path)
                 return
         frame = frame.f_back

@@ -16,7 +16,6 @@ import os
 import signal
 import sys
 import threading
-from dataclasses import dataclass
 from importlib.machinery import SourceFileLoader
 from types import ModuleType
 
@@ -30,12 +29,12 @@ class EntryRestart(BaseException):
     """Raised in the main thread to stop a running entry so that it can run again."""
 
 
-@dataclass
 class Entry:
     """What to run: a script path, or a module name (``-m``)."""
 
-    path: str | None = None
-    module: str | None = None
+    def __init__(self, path: str | None = None, module: str | None = None) -> None:
+        self.path = path
+        self.module = module
 
 
 class Session:
@@ -54,6 +53,7 @@ class Session:
         self._pending_main: set[str] = set()
         self._pending_triggers: list[str] = []
         self._main_thread = threading.main_thread().ident
+        self._directories_cache: tuple[int, set[str]] = (-1, set())
         self.watcher = Watcher(self._directories, self._on_changes, self.engine.warm_up, self.log)
 
     # --- messages ------------------------------------------------------------------
@@ -128,11 +128,15 @@ class Session:
         )
 
     def _directories(self) -> set[str]:
+        if self._directories_cache[0] == runtime.generation:
+            return self._directories_cache[1]
+        generation = runtime.generation
         directories = set()
         for record in list(runtime.records.values()):
             if record.namespace is not None:
                 directories.add(os.path.dirname(record.path))
                 directories.update(os.path.dirname(path) for path in record.data_files)
+        self._directories_cache = (generation, directories)
         return directories
 
     # --- the watcher thread --------------------------------------------------------
