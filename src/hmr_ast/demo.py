@@ -94,7 +94,7 @@ def run_demo(argv: list[str]) -> int:
             + (
                 "model.py was loaded again (unexpected)."
                 if reloaded_model
-                else f"model.py was not re-executed (a restart would pay its {startup:.1f} s again)."
+                else f"model.py was not re-executed (a restart pays its {startup:.1f} s again)."
             ),
             flush=True,
         )

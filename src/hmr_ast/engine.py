@@ -136,8 +136,9 @@ class Engine:
 
         namespace = record.namespace
         assert namespace is not None
-        reads = {node(module, name) for module, name in record.reads}
-        depends_on = {module for module, _ in record.reads} | set(record.imports)
+        recorded = tuple(record.reads)  # other threads may be adding to it
+        reads = {node(module, name) for module, name in recorded}
+        depends_on = {module for module, _ in recorded} | set(tuple(record.imports))
         own = record.name
         for name in record.meta.get("refs", ()):
             value = namespace.get(name, _MISSING)
@@ -146,7 +147,7 @@ class Engine:
         graph.set_module(own, reads, {m for m in depends_on if m in runtime.records})
         if names is None:
             graph.drop_names(own, {node(own, name) for name in namespace})
-        for name in namespace if names is None else names:
+        for name in list(namespace) if names is None else names:
             value = namespace.get(name, _MISSING)
             if value is not _MISSING and is_behaviour(value):
                 graph.set_name(node(own, name), value_reads(value))
@@ -172,7 +173,7 @@ class Engine:
             if record.namespace is None:
                 continue
             by_path.setdefault(os.path.realpath(record.path), []).append(record.name)
-            for data in record.data_files:
+            for data in list(record.data_files):
                 by_data.setdefault(os.path.realpath(data), []).append(record.name)
         modules: set[str] = set()
         triggers: list[str] = []

@@ -193,38 +193,42 @@ class Session:
         main = self._prepare_main()
         signal.signal(signal.SIGINT, self._on_sigint)
         self.watcher.start()
+        rerun_entry = True
         try:
-            self._run_entry(main, first=True)
             while True:
-                self._wake.wait(0.25)
-                with self._state:
-                    work, self._pending_main = self._pending_main, set()
-                    triggers, self._pending_triggers = self._pending_triggers, []
-                    self._wake.clear()
-                    self._restart_requested = False
-                if work or triggers:
-                    outcome = self.engine.apply(
-                        work - {ENTRY}, on_main=True, main_busy=lambda _: False
-                    )
-                    rerun_entry = ENTRY in work or ENTRY in outcome.deferred
-                    self._report(triggers, outcome, rerun_entry)
-                    self.watcher.refresh()
+                try:
                     if rerun_entry:
+                        rerun_entry = False
                         self._run_entry(main)
+                    self._wake.wait(0.25)
+                    with self._state:
+                        work, self._pending_main = self._pending_main, set()
+                        triggers, self._pending_triggers = self._pending_triggers, []
+                        self._wake.clear()
+                    if work or triggers:
+                        outcome = self.engine.apply(
+                            work - {ENTRY}, on_main=True, main_busy=lambda _: False
+                        )
+                        rerun_entry = ENTRY in work or ENTRY in outcome.deferred
+                        self._report(triggers, outcome, rerun_entry)
+                        self.watcher.refresh()
+                except EntryRestart:  # asked for just as the entry finished: the work is queued
+                    with self._state:
+                        self._restart_requested = False
+                        self._wake.set()
         except KeyboardInterrupt:
             return 130
         finally:
             self.watcher.stop()
 
-    def _run_entry(self, main: ModuleType, first: bool = False) -> None:
+    def _run_entry(self, main: ModuleType) -> None:
         """Run (or rerun) the entry; restart it whenever the watcher asks."""
         while True:
             with self._state:
                 self._entry_running = True
             try:
                 try:
-                    if first:
-                        first = False
+                    if ENTRY not in runtime.records:
                         self._first_run(main)
                     else:
                         self.engine.run_entry(Outcome())
