@@ -13,7 +13,8 @@ import math
 from types import CodeType, FunctionType
 
 _PLAIN = (int, float, complex, str, bytes, bool, type(None), type(Ellipsis))
-_SKIP_CLASS_ATTRS = frozenset({"__dict__", "__weakref__", "__module__"})
+#: Not compared: where the class sits (3.13's ``__firstlineno__``) is adopted, not compared.
+_SKIP_CLASS_ATTRS = frozenset({"__dict__", "__weakref__", "__module__", "__firstlineno__"})
 
 
 def same_code(old: CodeType, new: CodeType) -> bool:
@@ -193,6 +194,8 @@ def adopt_new_code(old: object, new: object) -> None:
         for part in ("fget", "fset", "fdel"):
             adopt_new_code(getattr(old, part), getattr(new, part))
     elif isinstance(old, type) and old is not new:
+        if "__firstlineno__" in vars(new):
+            type.__setattr__(old, "__firstlineno__", vars(new)["__firstlineno__"])
         for key, value in vars(old).items():
             if key not in _SKIP_CLASS_ATTRS and key in vars(new):
                 adopt_new_code(value, vars(new)[key])
