@@ -72,8 +72,18 @@ class ProjectScope:
 
     def contains(self, path: str) -> bool:
         if not self.contains_dir(os.path.dirname(path)):
-            return any(fnmatch.fnmatch(path, pattern) for pattern in self.include)
-        return not any(fnmatch.fnmatch(path, pattern) for pattern in self.exclude)
+            return self._matches(path, self.include)
+        return not self._matches(path, self.exclude)
+
+    def _matches(self, path: str, patterns: list[str]) -> bool:
+        """Globs match the absolute path or the path relative to a root (``tests/*``)."""
+        if not patterns:
+            return False
+        real = os.path.realpath(path)
+        candidates = [real] + [
+            os.path.relpath(real, root) for root in self.roots if real.startswith(root + os.sep)
+        ]
+        return any(fnmatch.fnmatch(c, p) for c in candidates for p in patterns)
 
 
 def load_instrumented(path: str, data: bytes) -> tuple[CodeType, dict, bytes]:
@@ -107,8 +117,10 @@ class ProjectFinder:
         self.scope = scope
 
     def find_spec(self, fullname: str, path=None, target=None):
-        if path is not None and not any(
-            isinstance(entry, str) and self.scope.contains_dir(entry or ".") for entry in path
+        if (
+            path is not None
+            and not self.scope.include
+            and not any(isinstance(e, str) and self.scope.contains_dir(e or ".") for e in path)
         ):
             return None  # a subpackage of something that is not ours: no search at all
         spec = PathFinder.find_spec(fullname, path, target)
