@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         if not os.path.isfile(rest[0]):
             sys.stderr.write(f"hmr-ast: can't open file {rest[0]!r}: no such file\n")
             return 2
-        roots = [os.path.dirname(os.path.abspath(rest[0]))]
+        roots = [os.path.dirname(os.path.realpath(rest[0]))]
     scope = scope_for(roots, options.include, options.exclude)
     verbosity = 1 if options.verbose else -1 if options.quiet else 0
     code = Session(entry, args, scope, verbosity).run()

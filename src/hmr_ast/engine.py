@@ -14,12 +14,11 @@ import os
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterable
 from importlib.util import source_hash
 from types import ModuleType
 
-from . import runtime
+from . import errors, runtime
 from .changes import adopt_new_code, same_value
 from .finder import load_instrumented
 
@@ -43,7 +42,6 @@ _MAX_RERUNS = 3
 _EMPTY_FILE_GRACE = 0.2
 _MISSING = object()
 _EMPTY_HASH = source_hash(b"")
-_HMR_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 class RerunFailed(Exception):
@@ -58,32 +56,6 @@ class Outcome:
         self.failed: list[str] = []
         self.deferred: set[str] = set()  # must run on the main thread
         self.seconds = 0.0
-
-
-def user_traceback(error: BaseException) -> str:
-    """The traceback a user needs: their frames only, none of hmr-ast's or importlib's."""
-    frames = [
-        frame
-        for frame in traceback.extract_tb(error.__traceback__)
-        if not frame.filename.startswith(_HMR_DIR) and not frame.filename.startswith("<frozen")
-    ]
-    lines = []
-    if frames:
-        lines.append("Traceback (most recent call last):\n")
-        lines.extend(traceback.StackSummary.from_list(frames).format())
-    lines.extend(traceback.format_exception_only(type(error), error))
-    return "".join(lines)
-
-
-def error_location(error: BaseException, fallback: str) -> str:
-    if isinstance(error, SyntaxError) and error.filename:
-        return f"{error.filename}, line {error.lineno}"
-    frames = [
-        f for f in traceback.extract_tb(error.__traceback__) if not f.filename.startswith(_HMR_DIR)
-    ]
-    if frames:
-        return f"{frames[-1].filename}, line {frames[-1].lineno}"
-    return fallback
 
 
 class Engine:
@@ -191,8 +163,9 @@ class Engine:
                 for name in by_data[real]:
                     self.verbose(f"{name}: reads {path}, which changed")
             elif path.endswith(".py") or os.path.isdir(path):
-                new_file = True
-                triggers.append(path)
+                new_file = True  # named only if it makes failed modules retry
+                if self.failed:
+                    triggers.append(path)
         return modules, triggers, new_file
 
     def _source_changed(self, name: str, quiet: bool) -> bool:
@@ -201,7 +174,8 @@ class Engine:
             data = _read_settled(record.path, record.source_hash != _EMPTY_HASH)
         except OSError:
             return name not in self.missing
-        changed = source_hash(data) != record.source_hash or name in self.failed
+        # A failed module retries on any saved edit, but not on the start-up sweep.
+        changed = source_hash(data) != record.source_hash or (name in self.failed and not quiet)
         if not changed and not quiet:
             self.verbose(f"{name}: saved without changes, nothing to do")
         return changed or name in self.missing
@@ -243,7 +217,10 @@ class Engine:
                 changed = self._rerun_and_report(name, outcome)
                 if changed is None:
                     continue
-                for reader, reason in self._dependents(name, changed).items():
+                names = self._changed_nodes(name, changed)
+                for reader, reason in self._dependents(name, names).items():
+                    if reader == ENTRY and not on_main and not self._entry_must_restart(names):
+                        continue
                     if reader not in pending:
                         self.verbose(f"{reader}: reads {reason}, which changed")
                     pending.add(reader)
@@ -254,7 +231,7 @@ class Engine:
         """Rerun the entry (on the main thread, outside the lock: it may never return)."""
         return self._rerun_and_report(ENTRY, outcome)
 
-    def _dependents(self, module: str, changed: set[str]) -> dict[str, str]:
+    def _changed_nodes(self, module: str, changed: set[str]) -> set[str]:
         from .summaries import node
 
         record = runtime.records[module]
@@ -266,9 +243,41 @@ class Engine:
             for name in changed
         ):
             names.add(node(module, runtime.STAR))
+        return names
+
+    def _dependents(self, module: str, names: set[str]) -> dict[str, str]:
         found = self.graph.dependents(names)
         found.pop(module, None)
         return found
+
+    def _entry_must_restart(self, names: set[str]) -> bool:
+        """Whether a running entry must start over for ``names`` to take effect.
+
+        Not when it reads them only as ``module.NAME`` inside the top-level statement it is
+        executing now (its loop): that statement reads them afresh each time round, and
+        starting over would throw away the loop's state for nothing.
+        """
+        from .summaries import node
+
+        record = runtime.records[ENTRY]
+        running = _running_statement(record)
+        if running is None:
+            return True
+        first, last = running
+        safe = frozenset(
+            (ENTRY, node(module, name))
+            for (module, name), lines in list(record.attr_lines.items())
+            if node(module, name) in names and all(first <= line <= last for line in lines)
+        )
+        if not safe:
+            return True
+        if ENTRY in self.graph.dependents(names, skip=safe):
+            return True
+        self.verbose(
+            f"{ENTRY}: keeps running; its running statement (lines {first}-{last}) reads "
+            f"{', '.join(sorted(target for _, target in safe))} afresh"
+        )
+        return False
 
     def _rerun_and_report(self, name: str, outcome: Outcome) -> set[str] | None:
         record = runtime.records[name]
@@ -276,16 +285,14 @@ class Engine:
             changed = self.rerun(name)
         except RerunFailed as failure:
             error = failure.__cause__ or failure
-            where = error_location(error, record.path)
+            where = errors.location(error, record.path)
             if isinstance(error, FileNotFoundError):
                 self.log(f"{record.path} was deleted; keeping the previous {name}")
                 self.missing.add(name)
             else:
-                self.log(
-                    f"error in {where}: {type(error).__name__}: {error}\n"
-                    f"{user_traceback(error).rstrip()}\n"
-                    f"[hmr-ast] kept the previous {name}; modules that use it were not rerun"
-                )
+                self.log(f"error in {where}: {type(error).__name__}: {error}")
+                errors.show(error)
+                self.log(f"kept the previous {name}; modules that use it were not rerun")
             self.failed[name] = where
             outcome.failed.append(name)
             return None
@@ -319,6 +326,8 @@ class Engine:
                     del namespace[key]
             namespace["__doc__"] = None
             namespace.pop("__annotations__", None)
+            if name == ENTRY:
+                namespace["__annotations__"] = {}  # as python gives __main__
         try:
             exec(code, namespace)  # the entry may run for ever: no lock held here
         except BaseException as error:
@@ -393,6 +402,20 @@ def _read_settled(path: str, had_content: bool = True) -> bytes:
         with open(path, "rb") as file:
             data = file.read()
     return data
+
+
+def _running_statement(record: runtime.ModuleRecord) -> tuple[int, int] | None:
+    """Lines of the top-level statement ``record``'s module body is executing now."""
+    for frame in sys._current_frames().values():
+        while frame is not None:
+            if frame.f_code.co_name == "<module>" and frame.f_globals is record.namespace:
+                line = frame.f_lineno
+                for first, last in record.meta.get("statements", ()):
+                    if first <= line <= last:
+                        return first, last
+                return None
+            frame = frame.f_back
+    return None
 
 
 def executing_modules(thread_id: int) -> set[str]:

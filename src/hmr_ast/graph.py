@@ -59,10 +59,13 @@ class DependencyGraph:
 
     # --- questions -----------------------------------------------------------------
 
-    def dependents(self, changed: Iterable[str]) -> dict[str, str]:
+    def dependents(
+        self, changed: Iterable[str], skip: frozenset[tuple[str, str]] = frozenset()
+    ) -> dict[str, str]:
         """Modules that read a changed name, directly or through functions they read.
 
         Returns each such module with the changed name that reaches it (for ``-v``).
+        ``skip`` holds ``(reader, name)`` edges to leave out.
         """
         graph = self.reads
         found: dict[str, str] = {}
@@ -75,7 +78,7 @@ class DependencyGraph:
         while stack:
             current = stack.pop()
             for reader in graph.predecessors(current):
-                if reader in reason:
+                if reader in reason or (reader, current) in skip:
                     continue
                 reason[reader] = reason[current]
                 if graph.nodes[reader].get("kind") == MODULE:

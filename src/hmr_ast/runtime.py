@@ -37,6 +37,7 @@ class ModuleRecord:
         "imports",
         "written",
         "data_files",
+        "attr_lines",
     )
 
     def __init__(self, name: str, path: str, source_hash: bytes, meta: dict) -> None:
@@ -49,12 +50,15 @@ class ModuleRecord:
         self.imports: set[str] = set()
         self.written: set[str] = set()
         self.data_files: dict[str, tuple[int, int]] = {}
+        #: For ``module.NAME`` reads: the lines they were made on.
+        self.attr_lines: dict[tuple[str, str], set[int]] = {}
 
     def begin_run(self) -> None:
         self.reads = set()
         self.imports = set()
         self.written = set()
         self.data_files = {}
+        self.attr_lines = {}
 
     def snapshot(self) -> tuple:
         return (
@@ -129,9 +133,16 @@ def _read_attr(obj: object, name: str) -> object:
     if isinstance(obj, ModuleType):
         target = _by_namespace.get(id(obj.__dict__)) or record_for(obj.__dict__)
         if target is not None:
-            reader = record_for(_getframe(1).f_globals)
+            frame = _getframe(1)
+            reader = record_for(frame.f_globals)
             if reader is not None:
-                reader.reads.add((target.name, name))
+                key = (target.name, name)
+                reader.reads.add(key)
+                lines = reader.attr_lines.get(key)
+                if lines is None:
+                    reader.attr_lines[key] = {frame.f_lineno}
+                else:
+                    lines.add(frame.f_lineno)
                 if name not in obj.__dict__:
                     reader.reads.add((target.name, GETATTR))
     return obj

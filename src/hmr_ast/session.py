@@ -12,6 +12,7 @@ the main thread (signal handlers, GUI toolkits) gets it.
 from __future__ import annotations
 
 import _thread
+import builtins
 import os
 import signal
 import sys
@@ -19,8 +20,8 @@ import threading
 from importlib.machinery import SourceFileLoader
 from types import ModuleType
 
-from . import runtime
-from .engine import ENTRY, Engine, Outcome, executing_modules, user_traceback
+from . import errors, runtime
+from .engine import ENTRY, Engine, Outcome, executing_modules
 from .finder import ProjectScope, install, load_instrumented
 from .watcher import Watcher
 
@@ -50,6 +51,7 @@ class Session:
         self._wake = threading.Event()
         self._entry_running = False
         self._restart_requested = False
+        self._interrupted = False
         self._pending_main: set[str] = set()
         self._pending_triggers: list[str] = []
         self._main_thread = threading.main_thread().ident
@@ -84,10 +86,11 @@ class Session:
     def _prepare_main(self) -> ModuleType:
         """Make ``__main__`` exactly as ``python app.py`` / ``python -m pkg.mod`` would."""
         main = ModuleType(ENTRY)
-        main.__dict__["__builtins__"] = __builtins__
+        main.__dict__["__builtins__"] = builtins
+        main.__dict__["__annotations__"] = {}
         if self.entry.path is not None:
             path = os.path.abspath(self.entry.path)
-            sys.path[0] = os.path.dirname(path)
+            sys.path[0] = os.path.dirname(os.path.realpath(path))  # as python: links resolved
             sys.argv[:] = [self.entry.path, *self.args]
             main.__file__ = path
             main.__loader__ = SourceFileLoader(ENTRY, path)
@@ -100,9 +103,12 @@ class Session:
 
             sys.path[0] = os.getcwd()
             self._install_hook([os.getcwd()])
-            spec = importlib.util.find_spec(self.entry.module)  # type: ignore[arg-type]
-            if spec is not None and spec.submodule_search_locations is not None:
-                spec = importlib.util.find_spec(f"{self.entry.module}.__main__")
+            try:
+                spec = importlib.util.find_spec(self.entry.module)  # type: ignore[arg-type]
+                if spec is not None and spec.submodule_search_locations is not None:
+                    spec = importlib.util.find_spec(f"{self.entry.module}.__main__")
+            except ImportError:
+                spec = None
             if spec is None or spec.origin is None:
                 raise SystemExit(f"hmr-ast: no module named {self.entry.module!r}")
             path = spec.origin
@@ -187,6 +193,7 @@ class Session:
     def _on_sigint(self, signum, frame) -> None:
         if self._restart_requested:
             raise EntryRestart
+        self._interrupted = True  # even if the program catches it, hmr-ast ends after it
         raise KeyboardInterrupt
 
     def run(self) -> int:
@@ -200,6 +207,8 @@ class Session:
                     if rerun_entry:
                         rerun_entry = False
                         self._run_entry(main)
+                        if self._interrupted:
+                            return 130
                     self._wake.wait(0.25)
                     with self._state:
                         work, self._pending_main = self._pending_main, set()
@@ -260,7 +269,7 @@ class Session:
                 data = file.read()
             code, meta, digest = load_instrumented(path, data)  # type: ignore[arg-type]
         except (OSError, SyntaxError, ValueError) as error:
-            sys.stderr.write(user_traceback(error))
+            errors.show(error)
             self.log(f"could not run {path}; watching for changes")
             record = runtime.register(ENTRY, path, b"", {})  # type: ignore[arg-type]
             runtime.bind(record, main.__dict__)
@@ -273,8 +282,7 @@ class Session:
         except (KeyboardInterrupt, EntryRestart, SystemExit):
             raise
         except BaseException as error:
-            sys.stderr.write(user_traceback(error))
-            sys.stderr.flush()
+            errors.show(error)
             self.engine.failed[ENTRY] = path  # type: ignore[assignment]
             self.log("__main__ raised; watching for changes")
 

@@ -27,10 +27,13 @@ _DYNAMIC_NAMES = frozenset({"globals", "vars", "locals", "exec", "setattr", "__d
 def instrument_source(source: bytes | str, filename: str) -> tuple[CodeType, dict]:
     """Compile ``source`` with read/bind recording; return the code and its static summary."""
     tree = ast.parse(source, filename)
+    statements = tuple((stmt.lineno, stmt.end_lineno or stmt.lineno) for stmt in tree.body)
     _ImportTimeCode().visit(tree)
     tree.body = _mark_module_body(tree.body)
     code = compile(tree, filename, "exec", dont_inherit=True)
-    return code, summarize(code)
+    meta = summarize(code)
+    meta["statements"] = statements
+    return code, meta
 
 
 # --- rewriting ------------------------------------------------------------------------
