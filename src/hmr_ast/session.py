@@ -56,7 +56,8 @@ class Session:
         self._pending_triggers: list[str] = []
         self._main_thread = threading.main_thread().ident
         self._directories_cache: tuple[int, set[str]] = (-1, set())
-        self.watcher = Watcher(self._directories, self._on_changes, self.engine.warm_up, self.log)
+        self.watcher = Watcher(self._directories, self._on_changes, self._on_idle, self.log)
+        self._quiet_ticks = (-1, 0)
 
     # --- messages ------------------------------------------------------------------
 
@@ -187,6 +188,15 @@ class Session:
                 self._wake.set()
         self._report(triggers, outcome, bool(outcome.deferred))
         self.watcher.refresh()
+
+    def _on_idle(self) -> None:
+        """Build the graph ahead of the first edit, once start-up has settled (no module
+        imported for a whole idle tick, a quarter second), so it rarely competes with it."""
+        generation, ticks = self._quiet_ticks
+        ticks = ticks + 1 if generation == runtime.generation else 0
+        self._quiet_ticks = (runtime.generation, ticks)
+        if ticks == 1:
+            self.engine.warm_up()
 
     # --- the main thread -----------------------------------------------------------
 
