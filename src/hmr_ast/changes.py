@@ -9,7 +9,6 @@ so tracebacks and ``inspect`` see the new line numbers.
 
 from __future__ import annotations
 
-import math
 from types import CodeType, FunctionType
 
 _PLAIN = (int, float, complex, str, bytes, bool, type(None), type(Ellipsis))
@@ -51,8 +50,8 @@ def _same_constant(a: object, b: object) -> bool:
         return False
     if isinstance(a, tuple):
         return len(a) == len(b) and all(map(_same_constant, a, b))  # type: ignore[arg-type]
-    if isinstance(a, float) and math.isnan(a):
-        return math.isnan(b)  # type: ignore[arg-type]
+    if isinstance(a, (float, complex)):
+        return repr(a) == repr(b)  # tells 0.0 from -0.0, and nan equals nan
     return a == b
 
 
@@ -136,7 +135,20 @@ def _same_function(old: FunctionType, new: FunctionType) -> bool:
         and _same_mapping(old.__kwdefaults__, new.__kwdefaults__)
         and _same_mapping(old.__dict__, new.__dict__)
         and _same_mapping(old.__annotations__, new.__annotations__, _same_annotation)
-        and all(map(same_value, _cell_contents(old), _cell_contents(new)))
+        and all(map(_same_cell, _cell_contents(old), _cell_contents(new)))
+    )
+
+
+def _same_cell(old: object, new: object) -> bool:
+    """Closure contents; a fresh container of plain values counts as the same (the
+    ``repr_running = set()`` every dataclass ``__repr__`` closes over)."""
+    if same_value(old, new):
+        return True
+    return (
+        type(old) is type(new)
+        and type(old) in (set, list, dict)
+        and old == new
+        and all(isinstance(item, _PLAIN) for item in old)  # type: ignore[attr-defined]
     )
 
 
@@ -145,7 +157,7 @@ def _same_class(old: type, new: type) -> bool:
         old.__qualname__ != new.__qualname__
         or type(old) is not type(new)
         or len(old.__bases__) != len(new.__bases__)
-        or not all(a is b for a, b in zip(old.__bases__, new.__bases__))
+        or not all(map(same_value, old.__bases__, new.__bases__))
     ):
         return False
     old_items = {k: v for k, v in vars(old).items() if k not in _SKIP_CLASS_ATTRS}
@@ -159,7 +171,11 @@ def _same_class_item(old: object, new: object) -> bool:
 
 def _same_fields(old: object, new: object, depth: int = 0) -> bool:
     """Plain data objects in a class body (dataclass fields, enum-free records) by value."""
-    if type(old) is not type(new) or depth > 3 or isinstance(old, (type, FunctionType)):
+    if (
+        type(old) is not type(new)
+        or depth > 3
+        or isinstance(old, (type, FunctionType, staticmethod, classmethod, property))
+    ):
         return False
     if isinstance(old, dict):
         return _same_mapping(old, new, lambda a, b: _same_item(a, b, depth + 1))  # type: ignore

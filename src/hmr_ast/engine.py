@@ -357,12 +357,15 @@ class Engine:
             previous = old.get(key, _MISSING)
             if previous is new or key in _PROTECTED:
                 continue
-            if previous is not _MISSING and same_value(previous, new):
+            if previous is not _MISSING and (
+                same_value(previous, new) or (key == "__all__" and _same_exports(previous, new))
+            ):
                 adopt_new_code(previous, new)
                 namespace[key] = previous
             else:
                 changed.add(key)
         keep_unbound = meta.get("dynamic") or record.name == ENTRY
+        submodule = f"{record.name}."
         spared = meta.get("refs", frozenset()) | meta.get("global_stores", frozenset())
         for key, previous in old.items():
             if key in _PROTECTED:
@@ -375,10 +378,21 @@ class Engine:
                 and key not in record.written
                 and key not in spared
                 and not keep_unbound
+                and current is not sys.modules.get(submodule + key)  # set by the import system
             ):
                 del namespace[key]  # bound by the old code only: a fresh import lacks it
                 changed.add(key)
         return changed
+
+
+def _same_exports(old: object, new: object) -> bool:
+    """``__all__`` lists with the same names export the same names."""
+    return (
+        isinstance(old, (list, tuple))
+        and isinstance(new, (list, tuple))
+        and list(old) == list(new)
+        and all(isinstance(name, str) for name in new)
+    )
 
 
 def _sync_key(record: runtime.ModuleRecord) -> tuple:
