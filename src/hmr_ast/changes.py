@@ -166,7 +166,7 @@ def _same_class(old: type, new: type) -> bool:
 
 
 def _same_class_item(old: object, new: object) -> bool:
-    return same_value(old, new) or _same_annotation_dict(old, new) or _same_fields(old, new)
+    return same_value(old, new) or same_annotations(old, new) or _same_fields(old, new)
 
 
 def _same_fields(old: object, new: object, depth: int = 0) -> bool:
@@ -195,7 +195,7 @@ def _same_item(old: object, new: object, depth: int) -> bool:
     return same_value(old, new) or _same_annotation(old, new) or _same_fields(old, new, depth)
 
 
-def _same_annotation_dict(old: object, new: object) -> bool:
+def same_annotations(old: object, new: object) -> bool:
     return type(old) is dict and type(new) is dict and _same_mapping(old, new, _same_annotation)
 
 

@@ -19,7 +19,7 @@ from importlib.util import source_hash
 from types import ModuleType
 
 from . import errors, runtime
-from .changes import adopt_new_code, same_value
+from .changes import same_annotations, adopt_new_code, same_value
 from .finder import load_instrumented
 
 ENTRY = "__main__"
@@ -61,9 +61,12 @@ class Outcome:
 class Engine:
     """Holds the graph and applies batches of changed files."""
 
-    def __init__(self, log: Callable[[str], None], verbose: Callable[[str], None]) -> None:
+    def __init__(
+        self, log: Callable[[str], None], verbose: Callable[[str], None], explaining: bool = False
+    ) -> None:
         self.log = log
         self.verbose = verbose
+        self.explaining = explaining
         self.lock = threading.RLock()
         self.failed: dict[str, str] = {}  # module -> error location
         self.missing: set[str] = set()
@@ -218,7 +221,13 @@ class Engine:
                 if changed is None:
                     continue
                 names = self._changed_nodes(name, changed)
-                for reader, reason in self._dependents(name, names).items():
+                found = self._dependents(name, names)
+                if self.explaining:
+                    for reader in sorted(self.graph.readers(name) - set(found)):
+                        self.verbose(
+                            f"{reader}: not rerun; it reads only unchanged names of {name}"
+                        )
+                for reader, reason in found.items():
                     if reader == ENTRY and not on_main and not self._entry_must_restart(names):
                         continue
                     if reader not in pending:
@@ -358,7 +367,9 @@ class Engine:
             if previous is new or key in _PROTECTED:
                 continue
             if previous is not _MISSING and (
-                same_value(previous, new) or (key == "__all__" and _same_exports(previous, new))
+                same_value(previous, new)
+                or (key == "__all__" and _same_exports(previous, new))
+                or (key == "__annotations__" and same_annotations(previous, new))
             ):
                 adopt_new_code(previous, new)
                 namespace[key] = previous

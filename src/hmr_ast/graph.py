@@ -87,6 +87,18 @@ class DependencyGraph:
                     stack.append(reader)
         return found
 
+    def readers(self, module: str) -> set[str]:
+        """Modules that read any name of ``module`` directly (for explanations)."""
+        prefix = f"{module}:"
+        graph = self.reads
+        return {
+            reader
+            for name_node in graph
+            if name_node.startswith(prefix)
+            for reader in graph.predecessors(name_node)
+            if graph.nodes[reader].get("kind") == MODULE and reader != module
+        }
+
     def rank(self, module: str) -> int:
         """Lower ranks rerun first: a module's dependencies rank below it."""
         if self._rank is None:

@@ -46,7 +46,7 @@ class Session:
         self.args = args
         self.verbosity = verbosity
         self.scope = scope
-        self.engine = Engine(log=self.log, verbose=self.explain)
+        self.engine = Engine(log=self.log, verbose=self.explain, explaining=verbosity > 0)
         self._state = threading.Lock()
         self._wake = threading.Event()
         self._entry_running = False
