@@ -19,7 +19,7 @@ from importlib.util import source_hash
 from types import ModuleType
 
 from . import errors, runtime
-from .changes import same_annotations, adopt_new_code, same_value
+from .changes import adopt_new_code, same_annotations, same_value
 from .finder import load_instrumented
 
 ENTRY = "__main__"
