@@ -152,3 +152,17 @@ def fresh_run(cwd: Path, *program: str, stdin: str | None = None) -> subprocess.
         text=True,
         timeout=60,
     )
+
+
+RERUNNING_MAIN = ", rerunning __main__"
+
+
+def reloaded(paths: str, modules: str, tail: str = "") -> str:
+    """The reload line for ``paths`` rerunning exactly ``modules`` (regexes), then ``tail``."""
+    return rf"\[hmr-ast\] reloaded {paths}: reran {modules} in [\d.]+ ms{tail}$"
+
+
+def everything(stream: Stream) -> list[str]:
+    """Every line the stream has delivered so far, consumed or not."""
+    stream.drain()
+    return stream.seen

@@ -6,23 +6,9 @@ import json
 
 import pytest
 
-from harness import HotProcess, make_project, write
+from harness import RERUNNING_MAIN, HotProcess, everything, make_project, reloaded, write
 
 pytestmark = pytest.mark.core
-
-RERUNNING_MAIN = ", rerunning __main__"
-
-
-def reloaded(paths: str, modules: str, tail: str = "") -> str:
-    """The reload line for ``paths`` rerunning exactly ``modules`` (regexes), then ``tail``."""
-    return rf"\[hmr-ast\] reloaded {paths}: reran {modules} in [\d.]+ ms{tail}$"
-
-
-def everything(stream) -> list[str]:
-    """Every line the stream has delivered so far, consumed or not."""
-    stream.drain()
-    return stream.seen
-
 
 SETTINGS = (
     "import json, os\n"

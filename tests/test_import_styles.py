@@ -4,19 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness import HotProcess, make_project, write
+from harness import RERUNNING_MAIN, HotProcess, make_project, reloaded, write
 
 pytestmark = pytest.mark.core
-
-RELOADED = r"\[hmr-ast\] reloaded {paths}: reran {modules} in [\d.]+ ms{tail}$"
-
-
-def reloaded(paths: str, modules: str, tail: str = "") -> str:
-    """The reload line for ``paths`` rerunning exactly ``modules`` (regexes), then ``tail``."""
-    return RELOADED.format(paths=paths, modules=modules, tail=tail)
-
-
-RERUNNING_MAIN = ", rerunning __main__"
 
 
 def test_import_module_then_attribute_read_reloads(tmp_path):

@@ -4,22 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness import HotProcess, make_project, write
+from harness import RERUNNING_MAIN, HotProcess, everything, make_project, reloaded, write
 
 pytestmark = pytest.mark.core
-
-RERUNNING_MAIN = ", rerunning __main__"
-
-
-def reloaded(paths: str, modules: str, tail: str = "") -> str:
-    """The reload line for ``paths`` rerunning exactly ``modules`` (regexes), then ``tail``."""
-    return rf"\[hmr-ast\] reloaded {paths}: reran {modules} in [\d.]+ ms{tail}$"
-
-
-def everything(stream) -> list[str]:
-    """Every line the stream has delivered so far, consumed or not."""
-    stream.drain()
-    return stream.seen
 
 
 def test_editing_a_leaf_reruns_only_modules_that_read_the_changed_name(tmp_path):
