@@ -284,3 +284,24 @@ def test_editing_a_class_or_static_method_reruns_modules_that_called_it(tmp_path
         assert changed[1] == "Shape"
         hot.err.wait_for(reloaded("models.py", "models, uses", RERUNNING_MAIN))
         hot.out.wait_for("^unit 2$")
+
+
+def test_names_bound_inside_a_removed_loop_are_gone_and_kept_ones_stay(tmp_path):
+    make_project(
+        tmp_path,
+        {
+            "app.py": (
+                "import sys, shapes\n"
+                "for line in sys.stdin:\n"
+                "    print(sorted(n for n in vars(shapes) if not n.startswith('_')), flush=True)\n"
+            ),
+            "shapes.py": "for side in range(3):\n    area = side * side\nwhile False:\n    never = 1\n",
+        },
+    )
+    with HotProcess.run(tmp_path, "app.py", stdin=True) as hot:
+        hot.send("?")
+        hot.out.wait_for(r"^\['area', 'side'\]$")
+        write(tmp_path / "shapes.py", "for edge in range(2):\n    length = edge\n")
+        hot.err.wait_for(reloaded("shapes.py", "shapes"))
+        hot.send("?")
+        hot.out.wait_for(r"^\['edge', 'length'\]$")

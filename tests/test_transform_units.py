@@ -24,12 +24,7 @@ def helpers(monkeypatch):
     """The runtime helpers in builtins, with empty records (no audit hook is installed)."""
     monkeypatch.setattr(runtime, "records", {})
     monkeypatch.setattr(runtime, "_by_namespace", {})
-    for name, helper in (
-        (runtime.READ_ATTR, runtime._read_attr),
-        (runtime.BOUND, runtime._bound),
-        (runtime.UNBOUND, runtime._unbound),
-        (runtime.IMPORTED, runtime._imported),
-    ):
+    for name, helper in runtime.helpers().items():
         monkeypatch.setattr(builtins, name, helper, raising=False)
 
 

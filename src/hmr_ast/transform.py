@@ -16,7 +16,7 @@ import opcode
 import sys
 from types import CodeType
 
-from .runtime import BOUND, IMPORTED, READ_ATTR, STAR, UNBOUND
+from .runtime import BOUND, GLOBALS, IMPORTED, PRESENT, READ_ATTR, STAR, UNBOUND
 
 _CO_NEWLOCALS = 0x2
 _COMPREHENSIONS = frozenset({"<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>"})
@@ -40,8 +40,11 @@ def instrument_source(source: bytes | str, filename: str) -> tuple[CodeType, dic
 
 
 def _call(helper: str, args: list[ast.expr], where: ast.AST) -> ast.Call:
+    """``helper(*args, globals())``: every helper learns whose code called it."""
     func = ast.copy_location(ast.Name(id=helper, ctx=ast.Load()), where)
-    return ast.copy_location(ast.Call(func=func, args=args, keywords=[]), where)
+    get_globals = ast.copy_location(ast.Name(id=GLOBALS, ctx=ast.Load()), where)
+    namespace = ast.copy_location(ast.Call(func=get_globals, args=[], keywords=[]), where)
+    return ast.copy_location(ast.Call(func=func, args=[*args, namespace], keywords=[]), where)
 
 
 def _marker(helper: str, args: list, where: ast.AST) -> ast.Expr:
@@ -177,12 +180,44 @@ def _mark_module_body(body: list[ast.stmt]) -> list[ast.stmt]:
     return head + _mark_statements(body[start:])
 
 
+def _mark_loop_body(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Inside a loop only imports and deletions are marked, where they happen."""
+    marked: list[ast.stmt] = []
+    for stmt in body:
+        if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
+            stmt.body = _mark_loop_body(stmt.body)
+            stmt.orelse = _mark_loop_body(stmt.orelse)
+        elif isinstance(stmt, ast.If):
+            stmt.body = _mark_loop_body(stmt.body)
+            stmt.orelse = _mark_loop_body(stmt.orelse)
+        elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
+            stmt.body = _mark_loop_body(stmt.body)
+            for handler in stmt.handlers:
+                handler.body = _mark_loop_body(handler.body)
+            stmt.orelse = _mark_loop_body(stmt.orelse)
+            stmt.finalbody = _mark_loop_body(stmt.finalbody)
+        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+            stmt.body = _mark_loop_body(stmt.body)
+        marked.append(stmt)
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            marked.append(_import_marker(stmt))
+        elif isinstance(stmt, ast.Delete):
+            names = tuple(n for target in stmt.targets for n in _target_names(target))
+            if names:
+                marked.append(_marker(UNBOUND, [names], stmt))
+    return marked
+
+
 def _mark_statements(body: list[ast.stmt]) -> list[ast.stmt]:
     marked: list[ast.stmt] = []
     for stmt in body:
         _mark_nested(stmt)
         marked.append(stmt)
-        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
+            names = tuple(_loop_bindings(stmt))
+            if names:
+                marked.append(_marker(PRESENT, [names], stmt))
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
             marked.append(_import_marker(stmt))
         elif isinstance(stmt, ast.Delete):
             names = tuple(n for target in stmt.targets for n in _target_names(target))
@@ -201,9 +236,41 @@ def _with_entry_marker(names: list[str], body: list[ast.stmt], where: ast.AST) -
     return [_marker(BOUND, [tuple(names)], where), *marked] if names else marked
 
 
+def _loop_bindings(stmt: ast.stmt) -> list[str]:
+    """Every name a loop binds: its target and whatever its body binds, at any depth."""
+    names = _target_names(stmt.target) if isinstance(stmt, (ast.For, ast.AsyncFor)) else []
+    names += _walrus_names(_header_expressions(stmt))
+    for node in ast.walk(ast.Module(body=stmt.body, type_ignores=[])):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+        elif isinstance(node, ast.stmt):
+            names += _direct_bindings(node)
+            if isinstance(node, (ast.For, ast.AsyncFor)):
+                names += _target_names(node.target)
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                names += [
+                    n
+                    for item in node.items
+                    if item.optional_vars
+                    for n in _target_names(item.optional_vars)
+                ]
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names += [
+                    alias.asname or alias.name.partition(".")[0]
+                    for alias in node.names
+                    if alias.name != STAR
+                ]
+            elif type(node).__name__ == "Match":
+                names += [n for case in node.cases for n in _pattern_names(case.pattern)]  # type: ignore[attr-defined]
+    return list(dict.fromkeys(names))
+
+
 def _mark_nested(stmt: ast.stmt) -> None:
-    if isinstance(stmt, (ast.For, ast.AsyncFor)):
-        stmt.body = _with_entry_marker(_target_names(stmt.target), stmt.body, stmt.target)
+    if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
+        # No markers inside a loop body, where they would run on every iteration: one
+        # marker after the loop records whichever of its names are bound by then. Imports
+        # and deletions inside keep theirs (they are not per-iteration work in real code).
+        stmt.body = _mark_loop_body(stmt.body)
         stmt.orelse = _mark_statements(stmt.orelse)
     elif isinstance(stmt, (ast.With, ast.AsyncWith)):
         names = [
@@ -213,7 +280,7 @@ def _mark_nested(stmt: ast.stmt) -> None:
             for n in _target_names(item.optional_vars)
         ]
         stmt.body = _with_entry_marker(names, stmt.body, stmt)
-    elif isinstance(stmt, (ast.If, ast.While)):
+    elif isinstance(stmt, ast.If):
         stmt.body = _mark_statements(stmt.body)
         stmt.orelse = _mark_statements(stmt.orelse)
     elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
