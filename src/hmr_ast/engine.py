@@ -72,7 +72,7 @@ class Engine:
         self.missing: set[str] = set()
         self._graph = None
         self._graph_lock = threading.Lock()
-        self._synced: dict[str, tuple] = {}
+        self._index: tuple[int, tuple] = (-1, ({}, {}))
 
     # --- the graph -----------------------------------------------------------------
 
@@ -89,20 +89,16 @@ class Engine:
         return graph
 
     def _sync_graph(self, graph) -> None:
-        """Bring in what modules read since the graph last looked: modules still executing
-        (a long-running entry, or start-up still under way) keep adding reads."""
+        """Bring in the modules that ran since the graph last looked. Modules still executing
+        (a long-running entry, start-up under way) keep adding reads: they stay pending."""
         running = set()
         for thread_id in sys._current_frames():
             running |= executing_modules(thread_id)
-        for record in list(runtime.records.values()):
-            if record.namespace is None:
-                continue
-            if self._synced.get(record.name) != _sync_key(record) or record.name in running:
-                self._refresh(graph, record)
-
-    def _refresh(self, graph, record: runtime.ModuleRecord) -> None:
-        self._synced[record.name] = _sync_key(record)
-        self._update_graph(graph, record)
+        for name in runtime.take_changed() | running:
+            record = runtime.records.get(name)
+            if record is not None and record.namespace is not None:
+                self._update_graph(graph, record)
+        runtime.mark_changed(running)
 
     def _update_graph(
         self, graph, record: runtime.ModuleRecord, names: Iterable[str] | None = None
@@ -142,21 +138,19 @@ class Engine:
     ) -> tuple[set[str], list[str], bool]:
         """Modules whose source or data files are among ``paths``, the paths that count, and
         whether an unknown file appeared (maybe what a failed import was waiting for)."""
-        by_path: dict[str, list[str]] = {}
-        by_data: dict[str, list[str]] = {}
-        for record in list(runtime.records.values()):
-            if record.namespace is None:
-                continue
-            by_path.setdefault(os.path.realpath(record.path), []).append(record.name)
-            for data in list(record.data_files):
-                by_data.setdefault(os.path.realpath(data), []).append(record.name)
+        by_path, by_data = self._file_index()
         modules: set[str] = set()
         triggers: list[str] = []
         new_file = False
         for path in paths:
             real = os.path.realpath(path)
             if real in by_path:
-                changed = {n for n in by_path[real] if self._source_changed(n, quiet)}
+                changed = {
+                    name
+                    for name in by_path[real]
+                    if runtime.records[name].namespace is not None
+                    and self._source_changed(name, quiet)
+                }
                 if changed:
                     modules |= changed
                     triggers.append(path)
@@ -170,6 +164,21 @@ class Engine:
                 if self.failed:
                     triggers.append(path)
         return modules, triggers, new_file
+
+    def _file_index(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """Real path -> modules, for sources and data files; rebuilt when files appear."""
+        generation, index = self._index
+        if generation != runtime.generation:
+            generation = runtime.generation
+            by_path: dict[str, list[str]] = {}
+            by_data: dict[str, list[str]] = {}
+            for record in list(runtime.records.values()):
+                by_path.setdefault(os.path.realpath(record.path), []).append(record.name)
+                for data in list(record.data_files):
+                    by_data.setdefault(os.path.realpath(data), []).append(record.name)
+            index = (by_path, by_data)
+            self._index = (generation, index)
+        return index
 
     def _source_changed(self, name: str, quiet: bool) -> bool:
         record = runtime.records[name]
@@ -198,7 +207,7 @@ class Engine:
         outcome = Outcome()
         with self.lock:
             importlib.invalidate_caches()
-            graph = self.graph
+            graph = self.graph  # synced once per batch; below, self._graph
             pending = set(modules) | set(self.failed)
             runs: dict[str, int] = {}
             while pending:
@@ -223,7 +232,7 @@ class Engine:
                 names = self._changed_nodes(name, changed)
                 found = self._dependents(name, names)
                 if self.explaining:
-                    for reader in sorted(self.graph.readers(name) - set(found)):
+                    for reader in sorted(graph.readers(name) - set(found)):
                         self.verbose(
                             f"{reader}: not rerun; it reads only unchanged names of {name}"
                         )
@@ -255,7 +264,7 @@ class Engine:
         return names
 
     def _dependents(self, module: str, names: set[str]) -> dict[str, str]:
-        found = self.graph.dependents(names)
+        found = self._graph.dependents(names)
         found.pop(module, None)
         return found
 
@@ -280,7 +289,7 @@ class Engine:
         )
         if not safe:
             return True
-        if ENTRY in self.graph.dependents(names, skip=safe):
+        if ENTRY in self._graph.dependents(names, skip=safe):
             return True
         self.verbose(
             f"{ENTRY}: keeps running; its running statement (lines {first}-{last}) reads "
@@ -353,7 +362,7 @@ class Engine:
         with self.lock:
             changed = self._settle(record, old)
             if self._graph is not None:
-                self._refresh(self._graph, record)
+                self._update_graph(self._graph, record)
         return changed
 
     def _settle(self, record: runtime.ModuleRecord, old: dict) -> set[str]:
@@ -403,17 +412,6 @@ def _same_exports(old: object, new: object) -> bool:
         and isinstance(new, (list, tuple))
         and list(old) == list(new)
         and all(isinstance(name, str) for name in new)
-    )
-
-
-def _sync_key(record: runtime.ModuleRecord) -> tuple:
-    namespace = record.namespace or {}
-    return (
-        len(record.reads),
-        len(record.imports),
-        len(record.written),
-        len(namespace),
-        id(record.reads),
     )
 
 

@@ -20,6 +20,7 @@ class DependencyGraph:
         self.reads = nx.DiGraph()
         self.modules = nx.DiGraph()
         self._rank: dict[str, int] | None = None
+        self._names_of: dict[str, set[str]] = {}  # module -> its name nodes
 
     # --- building ------------------------------------------------------------------
 
@@ -41,21 +42,27 @@ class DependencyGraph:
 
     def drop_names(self, module: str, keep: Iterable[str]) -> None:
         """Forget the outgoing reads of ``module``'s name nodes not in ``keep``."""
-        prefix = f"{module}:"
         keep = set(keep)
-        for graph_node in [n for n in self.reads if n.startswith(prefix) and n not in keep]:
+        for graph_node in self._names_of.get(module, set()) - keep:
             self.reads.remove_edges_from(list(self.reads.out_edges(graph_node)))
 
     def _replace_out_edges(self, source: str, kind: str, targets: Iterable[str]) -> None:
         graph = self.reads
         if source in graph:
             graph.remove_edges_from(list(graph.out_edges(source)))
-        graph.add_node(source, kind=kind)
+        if source not in graph:
+            self._add(source, kind)
         for target in targets:
             if target != source:
                 if target not in graph:
-                    graph.add_node(target, kind=NAME)
+                    self._add(target, NAME)
                 graph.add_edge(source, target)
+
+    def _add(self, graph_node: str, kind: str) -> None:
+        self.reads.add_node(graph_node, kind=kind)
+        if kind == NAME:
+            module = graph_node.partition(":")[0]
+            self._names_of.setdefault(module, set()).add(graph_node)
 
     # --- questions -----------------------------------------------------------------
 
@@ -89,12 +96,10 @@ class DependencyGraph:
 
     def readers(self, module: str) -> set[str]:
         """Modules that read any name of ``module`` directly (for explanations)."""
-        prefix = f"{module}:"
         graph = self.reads
         return {
             reader
-            for name_node in graph
-            if name_node.startswith(prefix)
+            for name_node in self._names_of.get(module, ())
             for reader in graph.predecessors(name_node)
             if graph.nodes[reader].get("kind") == MODULE and reader != module
         }

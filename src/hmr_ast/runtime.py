@@ -79,6 +79,20 @@ class ModuleRecord:
 records: dict[str, ModuleRecord] = {}
 #: Grows whenever a module or data file appears, so the watcher knows to look again.
 generation = 0
+#: Modules that started executing since the engine last synced its graph.
+_changed: set[str] = set()
+
+
+def take_changed() -> set[str]:
+    global _changed
+    taken, _changed = _changed, set()
+    return taken
+
+
+def mark_changed(names: set[str]) -> None:
+    _changed.update(names)
+
+
 _by_namespace: dict[int, ModuleRecord] = {}
 _getframe = sys._getframe
 
@@ -95,6 +109,7 @@ def register(name: str, path: str, source_hash: bytes, meta: dict) -> ModuleReco
     record = ModuleRecord(name, path, source_hash, meta)
     records[name] = record
     generation += 1
+    _changed.add(name)
     return record
 
 
