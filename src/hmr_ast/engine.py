@@ -64,15 +64,41 @@ class Engine:
     def __init__(
         self, log: Callable[[str], None], verbose: Callable[[str], None], explaining: bool = False
     ) -> None:
-        self.log = log
-        self.verbose = verbose
+        self._log = log
+        self._verbose = verbose
         self.explaining = explaining
+        self._held: list[tuple[Callable[[str], None], str]] | None = None
+        self._loaded: dict[str, tuple] = {}  # read before a batch runs
+        self._from_disk: set[str] = set()  # their file changed since their code was read
         self.lock = threading.RLock()
         self.failed: dict[str, str] = {}  # module -> error location
         self.missing: set[str] = set()
         self._graph = None
         self._graph_lock = threading.Lock()
         self._index: tuple[int, tuple] = (-1, ({}, {}))
+
+    # --- messages: held while a batch runs (writing would let other threads in) ---
+
+    def log(self, message: str) -> None:
+        self._say(self._log, message)
+
+    def verbose(self, message: str) -> None:
+        self._say(self._verbose, message)
+
+    def _say(self, sink: Callable[[str], None], message: str) -> None:
+        if self._held is not None:
+            self._held.append((sink, message))
+        else:
+            sink(message)
+
+    def _release_messages(self) -> None:
+        held, self._held = self._held, None
+        self._release_messages_from(held)
+
+    @staticmethod
+    def _release_messages_from(held: list | None) -> None:
+        for sink, message in held or ():
+            sink(message)
 
     # --- the graph -----------------------------------------------------------------
 
@@ -163,6 +189,7 @@ class Engine:
                 new_file = True  # named only if it makes failed modules retry
                 if self.failed:
                     triggers.append(path)
+        self._from_disk |= modules
         return modules, triggers, new_file
 
     def _file_index(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
@@ -207,43 +234,66 @@ class Engine:
         outcome = Outcome()
         with self.lock:
             importlib.invalidate_caches()
-            graph = self.graph  # synced once per batch; below, self._graph
+            self.graph  # noqa: B018 - brings the graph up to date, once per batch
             pending = set(modules) | set(self.failed)
-            runs: dict[str, int] = {}
-            while pending:
-                name = min(pending, key=lambda m: (m == ENTRY, graph.rank(m), m))
-                pending.discard(name)
-                if name != ENTRY and name not in sys.modules:
-                    self.failed.pop(
-                        name, None
-                    )  # unloaded (an interrupted import): next import loads it
-                    continue
-                if name == ENTRY or main_busy(name):
-                    if not on_main or name == ENTRY:
-                        outcome.deferred.add(name)
-                        continue
-                runs[name] = runs.get(name, 0) + 1
-                if runs[name] > _MAX_RERUNS:
-                    self.log(f"{name} keeps changing in an import cycle; stopped rerunning it")
-                    continue
-                changed = self._rerun_and_report(name, outcome)
-                if changed is None:
-                    continue
-                names = self._changed_nodes(name, changed)
-                found = self._dependents(name, names)
-                if self.explaining:
-                    for reader in sorted(graph.readers(name) - set(found)):
-                        self.verbose(
-                            f"{reader}: not rerun; it reads only unchanged names of {name}"
-                        )
-                for reader, reason in found.items():
-                    if reader == ENTRY and not on_main and not self._entry_must_restart(names):
-                        continue
-                    if reader not in pending:
-                        self.verbose(f"{reader}: reads {reason}, which changed")
-                    pending.add(reader)
+            # Read every changed file first: then the reruns below do no I/O of their own,
+            # and with a long switch interval another thread (a running entry's loop) sees
+            # the batch applied whole, not one module new and its dependent still old.
+            for name in pending:
+                if name in runtime.records and name != ENTRY:  # the entry runs after the batch
+                    self._loaded[name] = self._load(runtime.records[name])
+                    self._from_disk.discard(name)
+            self._held = []
+            interval = sys.getswitchinterval()
+            sys.setswitchinterval(max(interval, 0.05))
+            try:
+                self._apply(pending, outcome, on_main, main_busy)
+            finally:
+                sys.setswitchinterval(interval)
+                self._loaded.clear()
+                self._release_messages()
         outcome.seconds = time.perf_counter() - started
         return outcome
+
+    def _apply(self, pending: set[str], outcome: Outcome, on_main: bool, main_busy) -> None:
+        graph = self._graph
+        runs: dict[str, int] = {}
+        while pending:
+            name = min(pending, key=lambda m: (m == ENTRY, graph.rank(m), m))
+            pending.discard(name)
+            if name != ENTRY and name not in sys.modules:
+                self.failed.pop(name, None)  # unloaded mid-import: its next import loads it
+                continue
+            if name == ENTRY or main_busy(name):
+                if not on_main or name == ENTRY:
+                    outcome.deferred.add(name)
+                    continue
+            runs[name] = runs.get(name, 0) + 1
+            if runs[name] > _MAX_RERUNS:
+                self.log(f"{name} keeps changing in an import cycle; stopped rerunning it")
+                continue
+            changed = self._rerun_and_report(name, outcome)
+            if changed is None:
+                continue
+            names = self._changed_nodes(name, changed)
+            found = self._dependents(name, names)
+            if self.explaining:
+                for reader in sorted(graph.readers(name) - set(found)):
+                    self.verbose(f"{reader}: not rerun; it reads only unchanged names of {name}")
+            for reader, reason in found.items():
+                if reader == ENTRY and not on_main and not self._entry_must_restart(names):
+                    continue
+                if reader not in pending:
+                    self.verbose(f"{reader}: reads {reason}, which changed")
+                pending.add(reader)
+
+    def _load(self, record: runtime.ModuleRecord) -> tuple:
+        """Read and instrument a module's current file; an error stands in for the code."""
+        try:
+            data = _read_settled(record.path, record.source_hash != _EMPTY_HASH)
+            return load_instrumented(record.path, data)
+        except (OSError, SyntaxError, ValueError) as error:
+            return (error, None, None)
 
     def run_entry(self, outcome: Outcome) -> set[str] | None:
         """Rerun the entry (on the main thread, outside the lock: it may never return)."""
@@ -308,9 +358,12 @@ class Engine:
                 self.log(f"{record.path} was deleted; keeping the previous {name}")
                 self.missing.add(name)
             else:
+                held, self._held = self._held, None
+                self._release_messages_from(held)
                 self.log(f"error in {where}: {type(error).__name__}: {error}")
                 errors.show(error)
                 self.log(f"kept the previous {name}; modules that use it were not rerun")
+                self._held = [] if held is not None else None
             self.failed[name] = where
             outcome.failed.append(name)
             return None
@@ -329,16 +382,21 @@ class Engine:
         namespace = record.namespace
         if namespace is None or module is None or module.__dict__ is not namespace:
             raise RerunFailed(f"{name} is not loaded")
-        try:
-            data = _read_settled(record.path, record.source_hash != _EMPTY_HASH)
-            code, meta, digest = load_instrumented(record.path, data)
-        except (OSError, SyntaxError, ValueError) as error:
-            raise RerunFailed(str(error)) from error
+        loaded = self._loaded.pop(name, None)
+        if loaded is None:
+            if record.code is None or name in self.failed or name in self._from_disk:
+                loaded = self._load(record)
+                self._from_disk.discard(name)
+            else:
+                loaded = (record.code, record.meta, record.source_hash)  # a dependency changed
+        code, meta, digest = loaded
+        if isinstance(code, BaseException):
+            raise RerunFailed(str(code)) from code
         with self.lock:
             old = dict(namespace)
             saved = record.snapshot()
             record.begin_run()
-            record.meta, record.source_hash = meta, digest
+            record.meta, record.source_hash, record.code = meta, digest, code
             if name == ENTRY:  # a fresh ``python app.py`` starts from an empty __main__
                 for key in [k for k in namespace if k not in _PROTECTED]:
                     del namespace[key]

@@ -106,7 +106,7 @@ class InstrumentingLoader(SourceFileLoader):
         path = self.get_filename(fullname)
         data = self.get_data(path)
         code, meta, digest = load_instrumented(path, data)
-        runtime.register(fullname, path, digest, meta)
+        runtime.register(fullname, path, digest, meta, code)
         return code
 
 

@@ -34,6 +34,7 @@ class ModuleRecord:
         "path",
         "source_hash",
         "meta",
+        "code",
         "namespace",
         "reads",
         "imports",
@@ -42,11 +43,14 @@ class ModuleRecord:
         "attr_lines",
     )
 
-    def __init__(self, name: str, path: str, source_hash: bytes, meta: dict) -> None:
+    def __init__(
+        self, name: str, path: str, source_hash: bytes, meta: dict, code: object = None
+    ) -> None:
         self.name = name
         self.path = path
         self.source_hash = source_hash
         self.meta = meta
+        self.code = code  # what last ran: a rerun for a dependency needs no file read
         self.namespace: dict | None = None
         self.reads: set[tuple[str, str]] = set()
         self.imports: set[str] = set()
@@ -100,13 +104,15 @@ _getframe = sys._getframe
 is_data_file: Callable[[str], bool] = lambda path: False  # noqa: E731
 
 
-def register(name: str, path: str, source_hash: bytes, meta: dict) -> ModuleRecord:
+def register(
+    name: str, path: str, source_hash: bytes, meta: dict, code: object = None
+) -> ModuleRecord:
     """Called by the loader just before a module's code first executes."""
     old = records.get(name)
     if old is not None and old.namespace is not None:
         _by_namespace.pop(id(old.namespace), None)
     global generation
-    record = ModuleRecord(name, path, source_hash, meta)
+    record = ModuleRecord(name, path, source_hash, meta, code)
     records[name] = record
     generation += 1
     _changed.add(name)

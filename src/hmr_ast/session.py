@@ -285,7 +285,7 @@ class Session:
             runtime.bind(record, main.__dict__)
             self.engine.failed[ENTRY] = path  # type: ignore[assignment]
             return
-        record = runtime.register(ENTRY, path, digest, meta)  # type: ignore[arg-type]
+        record = runtime.register(ENTRY, path, digest, meta, code)  # type: ignore[arg-type]
         runtime.bind(record, main.__dict__)
         try:
             exec(code, main.__dict__)
