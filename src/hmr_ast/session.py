@@ -52,6 +52,7 @@ class Session:
         self._entry_running = False
         self._restart_requested = False
         self._interrupted = False
+        self._restart_now = False
         self._pending_main: set[str] = set()
         self._pending_triggers: list[str] = []
         self._main_thread = threading.main_thread().ident
@@ -181,7 +182,9 @@ class Session:
                 self._pending_main |= outcome.deferred
                 self._report(triggers, outcome, True)
                 self._restart_requested = True
+                self._restart_now = False
                 _interrupt_main(self._main_thread)
+                threading.Timer(_RESTART_GRACE, self._force_restart).start()
                 return
             if outcome.deferred:
                 self._pending_main |= outcome.deferred
@@ -202,9 +205,19 @@ class Session:
 
     def _on_sigint(self, signum, frame) -> None:
         if self._restart_requested:
-            raise EntryRestart
+            if self._restart_now or frame is None or sys.gettrace() is not None:
+                raise EntryRestart
+            _raise_at_next_line(frame)  # not in the middle of a print
+            return
         self._interrupted = True  # even if the program catches it, hmr-ast ends after it
         raise KeyboardInterrupt
+
+    def _force_restart(self) -> None:
+        """The entry reached no new line in time (it blocks in a call): stop it there."""
+        with self._state:
+            if self._restart_requested and self._entry_running:
+                self._restart_now = True
+                _interrupt_main(self._main_thread)
 
     def run(self) -> int:
         main = self._prepare_main()
@@ -295,6 +308,24 @@ class Session:
             errors.show(error)
             self.engine.failed[ENTRY] = path  # type: ignore[assignment]
             self.log("__main__ raised; watching for changes")
+
+
+#: How long a running entry may take to reach its next line before it is stopped anyway.
+_RESTART_GRACE = 0.05
+
+
+def _raise_at_next_line(frame) -> None:
+    """Stop the entry at its next line boundary, so no line of output is left half-written."""
+
+    def tracer(current, event, arg):
+        if event in ("line", "call", "return"):
+            sys.settrace(None)
+            frame.f_trace = None
+            raise EntryRestart
+        return tracer
+
+    frame.f_trace = tracer
+    sys.settrace(tracer)
 
 
 def _interrupt_main(thread_id: int | None) -> None:
