@@ -11,8 +11,9 @@ import types
 import pytest
 
 from hmr_ast import runtime
+from hmr_ast.bytecode import summarize
 from hmr_ast.changes import same_code
-from hmr_ast.transform import instrument_source, summarize
+from hmr_ast.transform import instrument_source
 
 pytestmark = pytest.mark.core
 

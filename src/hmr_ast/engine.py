@@ -16,27 +16,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from importlib.util import source_hash
-from types import ModuleType
 
 from . import errors, runtime
-from .changes import adopt_new_code, same_annotations, same_value
+from . import namespace as namespace_
 from .finder import load_instrumented
+from .namespace import ENTRY
+from .threads import executing_modules, running_statement
 
-ENTRY = "__main__"
-#: Set by the import system; a rerun never deletes them.
-_PROTECTED = frozenset(
-    {
-        "__name__",
-        "__doc__",
-        "__package__",
-        "__loader__",
-        "__spec__",
-        "__file__",
-        "__cached__",
-        "__builtins__",
-        "__path__",
-    }
-)
 #: How often one module may rerun in one batch (import cycles whose values never settle).
 _MAX_RERUNS = 3
 _EMPTY_FILE_GRACE = 0.2
@@ -328,7 +314,7 @@ class Engine:
         from .summaries import node
 
         record = runtime.records[ENTRY]
-        running = _running_statement(record)
+        running = running_statement(record)
         if running is None:
             return True
         first, last = running
@@ -393,84 +379,22 @@ class Engine:
         if isinstance(code, BaseException):
             raise RerunFailed(str(code)) from code
         with self.lock:
-            old = dict(namespace)
-            saved = record.snapshot()
-            record.begin_run()
-            record.meta, record.source_hash, record.code = meta, digest, code
-            if name == ENTRY:  # a fresh ``python app.py`` starts from an empty __main__
-                for key in [k for k in namespace if k not in _PROTECTED]:
-                    del namespace[key]
-            namespace["__doc__"] = None
-            namespace.pop("__annotations__", None)
-            if name == ENTRY:
-                namespace["__annotations__"] = {}  # as python gives __main__
+            undo = namespace_.begin(record, code, meta, digest)
         try:
             exec(code, namespace)  # the entry may run for ever: no lock held here
         except BaseException as error:
             with self.lock:
-                namespace.update(old)
-                for key in [k for k in namespace if k not in old]:
-                    del namespace[key]
-                record.restore(saved)
+                namespace_.rollback(record, undo)
             if isinstance(error, (KeyboardInterrupt, SystemExit)) or not isinstance(
                 error, Exception
             ):
                 raise
             raise RerunFailed(str(error)) from error
         with self.lock:
-            changed = self._settle(record, old)
+            changed = namespace_.settle(record, undo[0])
             if self._graph is not None:
                 self._update_graph(self._graph, record)
         return changed
-
-    def _settle(self, record: runtime.ModuleRecord, old: dict) -> set[str]:
-        """Keep unchanged functions/classes, drop names this run did not bind, diff."""
-        namespace = record.namespace
-        assert namespace is not None
-        meta = record.meta
-        changed: set[str] = set()
-        for key, new in list(namespace.items()):
-            previous = old.get(key, _MISSING)
-            if previous is new or key in _PROTECTED:
-                continue
-            if previous is not _MISSING and (
-                same_value(previous, new)
-                or (key == "__all__" and _same_exports(previous, new))
-                or (key == "__annotations__" and same_annotations(previous, new))
-            ):
-                adopt_new_code(previous, new)
-                namespace[key] = previous
-            else:
-                changed.add(key)
-        keep_unbound = meta.get("dynamic") or record.name == ENTRY
-        submodule = f"{record.name}."
-        spared = meta.get("refs", frozenset()) | meta.get("global_stores", frozenset())
-        for key, previous in old.items():
-            if key in _PROTECTED:
-                continue
-            current = namespace.get(key, _MISSING)
-            if current is _MISSING:
-                changed.add(key)
-            elif (
-                current is previous
-                and key not in record.written
-                and key not in spared
-                and not keep_unbound
-                and current is not sys.modules.get(submodule + key)  # set by the import system
-            ):
-                del namespace[key]  # bound by the old code only: a fresh import lacks it
-                changed.add(key)
-        return changed
-
-
-def _same_exports(old: object, new: object) -> bool:
-    """``__all__`` lists with the same names export the same names."""
-    return (
-        isinstance(old, (list, tuple))
-        and isinstance(new, (list, tuple))
-        and list(old) == list(new)
-        and all(isinstance(name, str) for name in new)
-    )
 
 
 def _read_settled(path: str, had_content: bool = True) -> bytes:
@@ -483,34 +407,3 @@ def _read_settled(path: str, had_content: bool = True) -> bytes:
         with open(path, "rb") as file:
             data = file.read()
     return data
-
-
-def _running_statement(record: runtime.ModuleRecord) -> tuple[int, int] | None:
-    """Lines of the top-level statement ``record``'s module body is executing now."""
-    for frame in sys._current_frames().values():
-        while frame is not None:
-            if frame.f_code.co_name == "<module>" and frame.f_globals is record.namespace:
-                line = frame.f_lineno
-                for first, last in record.meta.get("statements", ()):
-                    if first <= line <= last:
-                        return first, last
-                return None
-            frame = frame.f_back
-    return None
-
-
-def executing_modules(thread_id: int) -> set[str]:
-    """Project modules whose body is on ``thread_id``'s stack right now."""
-    frame = sys._current_frames().get(thread_id)
-    names = set()
-    while frame is not None:
-        if frame.f_code.co_name == "<module>":
-            record = runtime.record_for(frame.f_globals)
-            if record is not None:
-                names.add(record.name)
-        frame = frame.f_back
-    return names
-
-
-def is_module(value: object) -> bool:
-    return isinstance(value, ModuleType)

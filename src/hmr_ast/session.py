@@ -21,8 +21,9 @@ from importlib.machinery import SourceFileLoader
 from types import ModuleType
 
 from . import errors, runtime
-from .engine import ENTRY, Engine, Outcome, executing_modules
+from .engine import ENTRY, Engine, Outcome
 from .finder import ProjectScope, install, load_instrumented
+from .threads import executing_modules
 from .watcher import Watcher
 
 

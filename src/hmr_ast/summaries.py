@@ -2,7 +2,7 @@
 
 Function bodies are not instrumented. When module code reads a project function (or a class,
 or an instance of a project class) it may call it, and the call reads whatever the function's
-code reads: the ``global.attr`` chains ``transform.summarize`` found, looked up in the
+code reads: the ``global.attr`` chains ``bytecode.summarize`` found, looked up in the
 function's own globals. A name node such as ``util:load`` gets an edge to each of those, so
 ``m`` -> ``util:load`` -> ``config:PATH`` says that ``m`` depends on ``config.PATH``.
 """
@@ -32,7 +32,7 @@ def _summary(code: CodeType, record: runtime.ModuleRecord) -> tuple[tuple[str, .
 @functools.lru_cache(maxsize=4096)
 def _dynamic_summary(code: CodeType) -> tuple[tuple[str, ...], ...]:
     """For code the transform never saw (``exec``-made functions such as dataclass methods)."""
-    from .transform import _chains
+    from .bytecode import chains as _chains
 
     chains: set[tuple[str, ...]] = set()
     _chains(code, chains)
