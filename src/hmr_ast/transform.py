@@ -178,28 +178,18 @@ def _mark_loop_body(body: list[ast.stmt]) -> list[ast.stmt]:
     """Inside a loop only imports and deletions are marked, where they happen."""
     marked: list[ast.stmt] = []
     for stmt in body:
-        if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
-            stmt.body = _mark_loop_body(stmt.body)
-            stmt.orelse = _mark_loop_body(stmt.orelse)
-        elif isinstance(stmt, ast.If):
-            stmt.body = _mark_loop_body(stmt.body)
-            stmt.orelse = _mark_loop_body(stmt.orelse)
-        elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
-            stmt.body = _mark_loop_body(stmt.body)
-            for handler in stmt.handlers:
-                handler.body = _mark_loop_body(handler.body)
-            stmt.orelse = _mark_loop_body(stmt.orelse)
-            stmt.finalbody = _mark_loop_body(stmt.finalbody)
-        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
-            stmt.body = _mark_loop_body(stmt.body)
-        marked.append(stmt)
-        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            marked.append(_import_marker(stmt))
-        elif isinstance(stmt, ast.Delete):
-            names = tuple(n for target in stmt.targets for n in _target_names(target))
-            if names:
-                marked.append(_marker(UNBOUND, [names], stmt))
+        _rewrite_bodies(stmt, _mark_loop_body)
+        marked += [stmt, *_import_or_delete_marker(stmt)]
     return marked
+
+
+def _import_or_delete_marker(stmt: ast.stmt) -> list[ast.stmt]:
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return [_import_marker(stmt)]
+    if isinstance(stmt, ast.Delete):
+        names = tuple(n for target in stmt.targets for n in _target_names(target))
+        return [_marker(UNBOUND, [names], stmt)] if names else []
+    return []
 
 
 def _mark_statements(body: list[ast.stmt]) -> list[ast.stmt]:
@@ -211,12 +201,8 @@ def _mark_statements(body: list[ast.stmt]) -> list[ast.stmt]:
             names = tuple(_loop_bindings(stmt))
             if names:
                 marked.append(_marker(PRESENT, [names], stmt))
-        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            marked.append(_import_marker(stmt))
-        elif isinstance(stmt, ast.Delete):
-            names = tuple(n for target in stmt.targets for n in _target_names(target))
-            if names:
-                marked.append(_marker(UNBOUND, [names], stmt))
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom, ast.Delete)):
+            marked += _import_or_delete_marker(stmt)
         else:
             names = tuple(dict.fromkeys(_direct_bindings(stmt)))
             if names:
@@ -274,15 +260,21 @@ def _mark_nested(stmt: ast.stmt) -> None:
             for n in _target_names(item.optional_vars)
         ]
         stmt.body = _with_entry_marker(names, stmt.body, stmt)
-    elif isinstance(stmt, ast.If):
-        stmt.body = _mark_statements(stmt.body)
-        stmt.orelse = _mark_statements(stmt.orelse)
-    elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
-        stmt.body = _mark_statements(stmt.body)
-        for handler in stmt.handlers:
-            handler.body = _mark_statements(handler.body)
-        stmt.orelse = _mark_statements(stmt.orelse)
-        stmt.finalbody = _mark_statements(stmt.finalbody)
     elif type(stmt).__name__ == "Match":
         for case in stmt.cases:  # type: ignore[attr-defined]
             case.body = _with_entry_marker(_pattern_names(case.pattern), case.body, case.pattern)
+    elif not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        _rewrite_bodies(stmt, _mark_statements)  # if, try: their branches are module level
+
+
+def _rewrite_bodies(stmt: ast.stmt, rewrite) -> None:
+    """Apply ``rewrite`` to each statement list nested in ``stmt`` (not function or class
+    bodies: their statements do not bind module names)."""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return
+    holders = [stmt, *getattr(stmt, "handlers", ()), *getattr(stmt, "cases", ())]
+    for holder in holders:
+        for field in ("body", "orelse", "finalbody"):
+            statements = getattr(holder, field, None)
+            if isinstance(statements, list):
+                setattr(holder, field, rewrite(statements))
