@@ -56,6 +56,7 @@ class Engine:
         self._held: list[tuple[Callable[[str], None], str]] | None = None
         self._loaded: dict[str, tuple] = {}  # read before a batch runs
         self._from_disk: set[str] = set()  # their file changed since their code was read
+        self._scheduled: dict[str, bytes] = {}  # source hash a rerun was last asked for
         self.lock = threading.RLock()
         self.failed: dict[str, str] = {}  # module -> error location
         self.missing: set[str] = set()
@@ -199,9 +200,14 @@ class Engine:
             data = _read_settled(record.path, record.source_hash != _EMPTY_HASH)
         except OSError:
             return name not in self.missing
+        digest = source_hash(data)
         # A failed module retries on any saved edit, but not on the start-up sweep.
-        changed = source_hash(data) != record.source_hash or (name in self.failed and not quiet)
-        if not changed and not quiet:
+        changed = digest != record.source_hash or (name in self.failed and not quiet)
+        if changed and digest == self._scheduled.get(name) and name not in self.failed:
+            changed = False  # the same save seen twice: its rerun is already under way
+        if changed:
+            self._scheduled[name] = digest
+        elif not quiet:
             self.verbose(f"{name}: saved without changes, nothing to do")
         return changed or name in self.missing
 
@@ -245,7 +251,7 @@ class Engine:
         graph = self._graph
         runs: dict[str, int] = {}
         while pending:
-            name = min(pending, key=lambda m: (m == ENTRY, graph.rank(m), m))
+            name = min(pending, key=lambda m: (m == ENTRY, graph.rank(m), -_order(m), m))
             pending.discard(name)
             if name != ENTRY and name not in sys.modules:
                 self.failed.pop(name, None)  # unloaded mid-import: its next import loads it
@@ -395,6 +401,12 @@ class Engine:
             if self._graph is not None:
                 self._update_graph(self._graph, record)
         return changed
+
+
+def _order(name: str) -> int:
+    """Within an import cycle, modules imported later finished first in a fresh run."""
+    record = runtime.records.get(name)
+    return record.order if record is not None else 0
 
 
 def _read_settled(path: str, had_content: bool = True) -> bytes:

@@ -41,6 +41,7 @@ class ModuleRecord:
         "written",
         "data_files",
         "attr_lines",
+        "order",
     )
 
     def __init__(
@@ -51,6 +52,7 @@ class ModuleRecord:
         self.source_hash = source_hash
         self.meta = meta
         self.code = code  # what last ran: a rerun for a dependency needs no file read
+        self.order = 0  # when it was first imported (the import order breaks cycle ties)
         self.namespace: dict | None = None
         self.reads: set[tuple[str, str]] = set()
         self.imports: set[str] = set()
@@ -115,6 +117,7 @@ def register(
     record = ModuleRecord(name, path, source_hash, meta, code)
     records[name] = record
     generation += 1
+    record.order = generation
     _changed.add(name)
     return record
 
@@ -234,10 +237,11 @@ def _imported(
         resolved = _resolve(module, level, namespace)
         if resolved is None:
             continue
-        record.imports.add(resolved)
         if names is None:
+            record.imports.add(resolved)
             continue
         if names == (STAR,):
+            record.imports.add(resolved)
             source = sys.modules.get(resolved)
             if source is not None:
                 record.written.update(public_names(source))
@@ -246,12 +250,13 @@ def _imported(
         source = sys.modules.get(resolved)
         for name in names:
             submodule = f"{resolved}.{name}"
-            if (
-                source is not None
-                and isinstance(source.__dict__.get(name), ModuleType)
-                and submodule in sys.modules
-            ):
+            value = source.__dict__.get(name) if source is not None else None
+            if isinstance(value, ModuleType) and sys.modules.get(submodule) is value:
+                # ``from pkg import sub``: a dependency on ``sub``, not on ``pkg``'s names
+                # (which would tie ``sub`` and ``pkg/__init__`` in a false import cycle).
                 record.imports.add(submodule)
+                continue
+            record.imports.add(resolved)
             record.reads.add((resolved, name))
             if source is not None and name not in source.__dict__:
                 record.reads.add((resolved, GETATTR))
