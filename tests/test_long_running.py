@@ -197,3 +197,24 @@ def test_running_entry_that_copied_a_value_before_its_loop_is_restarted(tmp_path
         hot.out.wait_for("started with 2")
         hot.send("?")
         hot.out.wait_for("X is 2")
+
+
+@pytest.mark.core
+def test_restarted_entry_finishes_its_clean_up_first(tmp_path):
+    """A restart stops the entry like Ctrl-C would: its ``finally:`` runs to the end."""
+    entry = (
+        "import time\n"
+        "try:\n"
+        "    print('serving', flush=True)\n"
+        "    while True:\n"
+        "        time.sleep(0.01)\n"
+        "finally:\n"
+        "    time.sleep(0.2)  # closing sockets, flushing files\n"
+        "    print('cleaned up', flush=True)\n"
+    )
+    make_project(tmp_path, {"app.py": entry})
+    with HotProcess.run(tmp_path, "app.py") as hot:
+        hot.out.wait_for("^serving$")
+        write(tmp_path / "app.py", entry.replace("'serving'", "'serving again'"))
+        hot.out.wait_for("^cleaned up$")
+        hot.out.wait_for("^serving again$")

@@ -203,8 +203,8 @@ class Engine:
         digest = source_hash(data)
         # A failed module retries on any saved edit, but not on the start-up sweep.
         changed = digest != record.source_hash or (name in self.failed and not quiet)
-        if changed and digest == self._scheduled.get(name) and name not in self.failed:
-            changed = False  # the same save seen twice: its rerun is already under way
+        if changed and digest == self._scheduled.get(name):
+            changed = False  # the same save seen twice: its rerun is under way, or failed
         if changed:
             self._scheduled[name] = digest
         elif not quiet:
@@ -255,6 +255,7 @@ class Engine:
             pending.discard(name)
             if name != ENTRY and name not in sys.modules:
                 self.failed.pop(name, None)  # unloaded mid-import: its next import loads it
+                self._scheduled.pop(name, None)
                 continue
             if name == ENTRY or main_busy(name):
                 if not on_main or name == ENTRY:
@@ -263,6 +264,7 @@ class Engine:
             runs[name] = runs.get(name, 0) + 1
             if runs[name] > _MAX_RERUNS:
                 self.log(f"{name} keeps changing in an import cycle; stopped rerunning it")
+                self._scheduled.pop(name, None)
                 continue
             changed = self._rerun_and_report(name, outcome)
             if changed is None:

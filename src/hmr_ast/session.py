@@ -54,6 +54,7 @@ class Session:
         self._restart_requested = False
         self._interrupted = False
         self._restart_now = False
+        self._restart_raised = False
         self._pending_main: set[str] = set()
         self._pending_triggers: list[str] = []
         self._main_thread = threading.main_thread().ident
@@ -184,6 +185,7 @@ class Session:
                 self._report(triggers, outcome, True)
                 self._restart_requested = True
                 self._restart_now = False
+                self._restart_raised = False
                 _interrupt_main(self._main_thread)
                 threading.Timer(_RESTART_GRACE, self._force_restart).start()
                 return
@@ -207,16 +209,21 @@ class Session:
     def _on_sigint(self, signum, frame) -> None:
         if self._restart_requested:
             if self._restart_now or frame is None or sys.gettrace() is not None:
+                self._restart_raised = True
                 raise EntryRestart
-            _raise_at_next_line(frame)  # not in the middle of a print
+            _raise_at_next_line(frame, self._restart_was_raised)  # not in mid-print
             return
         self._interrupted = True  # even if the program catches it, hmr-ast ends after it
         raise KeyboardInterrupt
 
+    def _restart_was_raised(self) -> None:
+        self._restart_raised = True
+
     def _force_restart(self) -> None:
-        """The entry reached no new line in time (it blocks in a call): stop it there."""
+        """The entry reached no new line in time (it blocks in a call): stop it there.
+        Not once the restart is raised: the entry's clean-up (``finally:``) runs in peace."""
         with self._state:
-            if self._restart_requested and self._entry_running:
+            if self._restart_requested and self._entry_running and not self._restart_raised:
                 self._restart_now = True
                 _interrupt_main(self._main_thread)
 
@@ -315,13 +322,14 @@ class Session:
 _RESTART_GRACE = 0.05
 
 
-def _raise_at_next_line(frame) -> None:
+def _raise_at_next_line(frame, raised) -> None:
     """Stop the entry at its next line boundary, so no line of output is left half-written."""
 
     def tracer(current, event, arg):
         if event in ("line", "call", "return"):
             sys.settrace(None)
             frame.f_trace = None
+            raised()
             raise EntryRestart
         return tracer
 
