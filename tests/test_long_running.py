@@ -218,3 +218,27 @@ def test_restarted_entry_finishes_its_clean_up_first(tmp_path):
         write(tmp_path / "app.py", entry.replace("'serving'", "'serving again'"))
         hot.out.wait_for("^cleaned up$")
         hot.out.wait_for("^serving again$")
+
+
+@pytest.mark.core
+def test_running_entry_that_imported_a_name_it_also_reads_in_its_loop_is_restarted(tmp_path):
+    """``from a import VALUE`` bound the old value once; the loop's ``a.VALUE`` is fresh but
+    ``VALUE`` is not, so only a restart makes the entry right."""
+    make_project(
+        tmp_path,
+        {
+            "app.py": (
+                "import sys\nimport a\nfrom a import VALUE\n"
+                "print('started', VALUE, flush=True)\n"
+                "for line in sys.stdin:\n    print('now', a.VALUE, VALUE, flush=True)\n"
+            ),
+            "a.py": "VALUE = 1\n",
+        },
+    )
+    with HotProcess.run(tmp_path, "app.py", stdin=True) as hot:
+        hot.out.wait_for("started 1")
+        write(tmp_path / "a.py", "VALUE = 2\n")
+        hot.err.wait_for(r"reloaded a\.py: reran a in [\d.]+ ms, restarting __main__")
+        hot.out.wait_for("started 2")
+        hot.send("?")
+        hot.out.wait_for("now 2 2")

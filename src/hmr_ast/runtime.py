@@ -159,19 +159,18 @@ def project_module_name(obj: object) -> str | None:
 # ``sys._getframe`` it is not an audited event, so it costs ~20 ns instead of ~700.
 
 
-def _read_attr(obj: object, name: str, namespace: dict) -> object:
+def _read_attr(obj: object, name: str, line: int, namespace: dict) -> object:
     if isinstance(obj, ModuleType):
         target = _by_namespace.get(id(obj.__dict__)) or record_for(obj.__dict__)
         if target is not None:
-            reader = record_for(namespace)
+            reader = _by_namespace.get(id(namespace)) or record_for(namespace)
             if reader is not None:
                 key = (target.name, name)
-                reader.reads.add(key)
-                line = _getframe(1).f_lineno
                 lines = reader.attr_lines.get(key)
                 if lines is None:
+                    reader.reads.add(key)
                     reader.attr_lines[key] = {line}
-                else:
+                elif line not in lines:
                     lines.add(line)
                 if name not in obj.__dict__:
                     reader.reads.add((target.name, GETATTR))
@@ -258,6 +257,8 @@ def _imported(
                 continue
             record.imports.add(resolved)
             record.reads.add((resolved, name))
+            # line 0 lies in no statement: a name bound by import is never "read afresh"
+            record.attr_lines.setdefault((resolved, name), set()).add(0)
             if source is not None and name not in source.__dict__:
                 record.reads.add((resolved, GETATTR))
 

@@ -73,7 +73,8 @@ class _ImportTimeCode(ast.NodeTransformer):
         self.generic_visit(node)
         if isinstance(node.ctx, ast.Load):
             attr = ast.copy_location(ast.Constant(value=node.attr), node.value)
-            node.value = _call(READ_ATTR, [node.value, attr], node.value)
+            line = ast.copy_location(ast.Constant(value=node.lineno), node.value)
+            node.value = _call(READ_ATTR, [node.value, attr, line], node.value)
         return node
 
 
