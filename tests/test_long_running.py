@@ -237,6 +237,8 @@ def test_running_entry_that_imported_a_name_it_also_reads_in_its_loop_is_restart
     )
     with HotProcess.run(tmp_path, "app.py", stdin=True) as hot:
         hot.out.wait_for("started 1")
+        hot.send("?")
+        hot.out.wait_for("now 1 1")  # the loop has read a.VALUE too
         write(tmp_path / "a.py", "VALUE = 2\n")
         hot.err.wait_for(r"reloaded a\.py: reran a in [\d.]+ ms, restarting __main__")
         hot.out.wait_for("started 2")
