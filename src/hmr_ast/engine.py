@@ -113,9 +113,9 @@ class Engine:
                 self._update_graph(graph, record)
         runtime.mark_changed(running)
 
-    def _update_graph(
-        self, graph, record: runtime.ModuleRecord, names: Iterable[str] | None = None
-    ) -> None:
+    def _update_graph(self, graph, record: runtime.ModuleRecord) -> None:
+        """Replace what the graph knows of ``record``'s module: its reads, and what each of
+        its names' values reads when used."""
         from .summaries import is_behaviour, node, value_reads
 
         namespace = record.namespace
@@ -129,9 +129,9 @@ class Engine:
             if value is not _MISSING and is_behaviour(value):
                 reads.add(node(own, name))
         graph.set_module(own, reads, {m for m in depends_on if m in runtime.records})
-        if names is None:
-            graph.drop_names(own, {node(own, name) for name in namespace})
-        for name in list(namespace) if names is None else names:
+        names = list(namespace)
+        graph.drop_names(own, {node(own, name) for name in names})
+        for name in names:
             value = namespace.get(name, _MISSING)
             if value is not _MISSING and is_behaviour(value):
                 graph.set_name(node(own, name), value_reads(value))
