@@ -183,6 +183,8 @@ class Session:
             if outcome.deferred and self._entry_running:
                 self._pending_main |= outcome.deferred
                 self._report(triggers, outcome, True)
+                if self._restart_requested:
+                    return  # a restart is under way; it takes this work with it
                 self._restart_requested = True
                 self._restart_now = False
                 self._restart_raised = False
