@@ -57,6 +57,7 @@ class Engine:
         self._loaded: dict[str, tuple] = {}  # read before a batch runs
         self._from_disk: set[str] = set()  # their file changed since their code was read
         self._scheduled: dict[str, bytes] = {}  # source hash a rerun was last asked for
+        self._read_ahead: dict[str, bytes] = {}  # bytes whose hash said "changed"
         self.lock = threading.RLock()
         self.failed: dict[str, str] = {}  # module -> error location
         self.missing: set[str] = set()
@@ -207,6 +208,7 @@ class Engine:
             changed = False  # the same save seen twice: its rerun is under way, or failed
         if changed:
             self._scheduled[name] = digest
+            self._read_ahead[name] = data  # its rerun compiles these bytes, not a second read
         elif not quiet:
             self.verbose(f"{name}: saved without changes, nothing to do")
         return changed or name in self.missing
@@ -284,14 +286,16 @@ class Engine:
     def _load(self, record: runtime.ModuleRecord) -> tuple:
         """Read and instrument a module's current file; an error stands in for the code."""
         try:
-            data = _read_settled(record.path, record.source_hash != _EMPTY_HASH)
+            data = self._read_ahead.pop(record.name, None)
+            if data is None:
+                data = _read_settled(record.path, record.source_hash != _EMPTY_HASH)
             return load_instrumented(record.path, data)
         except (OSError, SyntaxError, ValueError) as error:
             return (error, None, None)
 
-    def run_entry(self, outcome: Outcome) -> set[str] | None:
+    def run_entry(self) -> set[str] | None:
         """Rerun the entry (on the main thread, outside the lock: it may never return)."""
-        return self._rerun_and_report(ENTRY, outcome)
+        return self._rerun_and_report(ENTRY, Outcome())
 
     def _changed_nodes(self, module: str, changed: set[str]) -> set[str]:
         from .summaries import node

@@ -248,9 +248,7 @@ class Session:
                         triggers, self._pending_triggers = self._pending_triggers, []
                         self._wake.clear()
                     if work or triggers:
-                        outcome = self.engine.apply(
-                            work - {ENTRY}, on_main=True, main_busy=lambda _: False
-                        )
+                        outcome = self._apply_on_main(work)
                         rerun_entry = ENTRY in work or ENTRY in outcome.deferred
                         self._report(triggers, outcome, rerun_entry)
                         self.watcher.refresh()
@@ -263,6 +261,10 @@ class Session:
         finally:
             self.watcher.stop()
 
+    def _apply_on_main(self, work: set[str]) -> Outcome:
+        """Apply queued work here, on the main thread; the entry itself runs after it."""
+        return self.engine.apply(work - {ENTRY}, on_main=True, main_busy=lambda _: False)
+
     def _run_entry(self, main: ModuleType) -> None:
         """Run (or rerun) the entry; restart it whenever the watcher asks."""
         while True:
@@ -273,7 +275,7 @@ class Session:
                     if ENTRY not in runtime.records:
                         self._first_run(main)
                     else:
-                        self.engine.run_entry(Outcome())
+                        self.engine.run_entry()
                 except KeyboardInterrupt:
                     if not self._restart_requested:
                         raise
@@ -287,7 +289,7 @@ class Session:
                     work, self._pending_main = self._pending_main, set()
                     self._pending_triggers = []
                     self._restart_requested = False
-                outcome = self.engine.apply(work - {ENTRY}, on_main=True, main_busy=lambda _: False)
+                outcome = self._apply_on_main(work)
                 if outcome.reran:
                     self._report([], outcome, False)
                 continue
