@@ -14,6 +14,7 @@ from __future__ import annotations
 import _thread
 import builtins
 import os
+import queue
 import signal
 import sys
 import threading
@@ -49,7 +50,10 @@ class Session:
         self.scope = scope
         self.engine = Engine(log=self.log, verbose=self.explain, explaining=verbosity > 0)
         self._state = threading.Lock()
-        self._wake = threading.Event()
+        # A SimpleQueue, not an Event: the SIGINT handler may wake the main thread from inside
+        # its own wait, and only SimpleQueue is safe to use there (Event.set would deadlock).
+        self._wake: queue.SimpleQueue[None] = queue.SimpleQueue()
+        self._main_idle = False
         self._entry_running = False
         self._restart_requested = False
         self._interrupted = False
@@ -175,7 +179,7 @@ class Session:
             if not self._entry_running:
                 self._pending_main |= modules
                 self._pending_triggers += triggers
-                self._wake.set()
+                self._wake.put(None)
                 return
             busy = executing_modules(self._main_thread) if self._main_thread else set()  # type: ignore[arg-type]
         outcome = self.engine.apply(modules, on_main=False, main_busy=busy.__contains__)
@@ -193,7 +197,7 @@ class Session:
                 return
             if outcome.deferred:
                 self._pending_main |= outcome.deferred
-                self._wake.set()
+                self._wake.put(None)
         self._report(triggers, outcome, bool(outcome.deferred))
         self.watcher.refresh()
 
@@ -209,6 +213,15 @@ class Session:
     # --- the main thread -----------------------------------------------------------
 
     def _on_sigint(self, signum, frame) -> None:
+        if self._main_idle:
+            # Waiting in our own loop: raising here could leave a lock half-updated (Python's
+            # threading code is not signal-safe), so just wake the loop and say why.
+            if self._restart_requested:
+                self._restart_requested = False  # the entry finished first; the work is queued
+            else:
+                self._interrupted = True
+            self._wake.put(None)
+            return
         if self._restart_requested:
             if self._restart_now or frame is None or sys.gettrace() is not None:
                 self._restart_raised = True
@@ -239,23 +252,32 @@ class Session:
                 try:
                     if rerun_entry:
                         rerun_entry = False
+                        self._main_idle = False
                         self._run_entry(main)
                         if self._interrupted:
                             return 130
-                    self._wake.wait(0.25)
+                    self._main_idle = True
+                    try:
+                        self._wake.get(timeout=0.25)
+                    except queue.Empty:
+                        pass
+                    if self._interrupted:
+                        return 130
                     with self._state:
                         work, self._pending_main = self._pending_main, set()
                         triggers, self._pending_triggers = self._pending_triggers, []
-                        self._wake.clear()
+                        _drain(self._wake)
                     if work or triggers:
+                        self._main_idle = False
                         outcome = self._apply_on_main(work)
+                        self._main_idle = True
                         rerun_entry = ENTRY in work or ENTRY in outcome.deferred
                         self._report(triggers, outcome, rerun_entry)
                         self.watcher.refresh()
                 except EntryRestart:  # asked for just as the entry finished: the work is queued
                     with self._state:
                         self._restart_requested = False
-                        self._wake.set()
+                        self._wake.put(None)
         except KeyboardInterrupt:
             return 130
         finally:
@@ -354,3 +376,12 @@ def _display(path: str) -> str:
     except ValueError:
         return path
     return path if relative.startswith("..") else relative
+
+
+def _drain(wake: queue.SimpleQueue[None]) -> None:
+    """Forget wake-ups already queued: the work they announced is being taken now."""
+    try:
+        while True:
+            wake.get_nowait()
+    except queue.Empty:
+        pass
