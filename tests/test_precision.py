@@ -295,7 +295,9 @@ def test_names_bound_inside_a_removed_loop_are_gone_and_kept_ones_stay(tmp_path)
                 "for line in sys.stdin:\n"
                 "    print(sorted(n for n in vars(shapes) if not n.startswith('_')), flush=True)\n"
             ),
-            "shapes.py": "for side in range(3):\n    area = side * side\nwhile False:\n    never = 1\n",
+            "shapes.py": (
+                "for side in range(3):\n    area = side * side\nwhile False:\n    never = 1\n"
+            ),
         },
     )
     with HotProcess.run(tmp_path, "app.py", stdin=True) as hot:

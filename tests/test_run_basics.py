@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from harness import HotProcess, make_project, write
 
 pytestmark = pytest.mark.core

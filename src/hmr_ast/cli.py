@@ -63,12 +63,24 @@ def _split(argv: list[str]) -> tuple[list[str], list[str]]:
     return ours, []
 
 
+# Subcommands other than ``run``: name -> "module:function", imported only when used.
+# Each function takes the remaining arguments and returns the exit code.
+SUBCOMMANDS = {
+    "demo": "hmr_ast.demo:run_demo",
+}
+
+
+def _subcommand(name: str):
+    import importlib
+
+    module, function = SUBCOMMANDS[name].split(":")
+    return getattr(importlib.import_module(module), function)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "demo":
-        from .demo import run_demo
-
-        return run_demo(argv[1:])
+    if argv and argv[0] in SUBCOMMANDS:
+        return _subcommand(argv[0])(argv[1:])
     if argv and argv[0] == "run":
         argv = argv[1:]
     ours, rest = _split(argv)
