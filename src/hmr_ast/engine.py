@@ -41,6 +41,7 @@ class Outcome:
         self.reran: list[str] = []
         self.failed: list[str] = []
         self.deferred: set[str] = set()  # must run on the main thread
+        self.changed: dict[str, set[str]] = {}  # module -> names whose value changed
         self.seconds = 0.0
 
 
@@ -60,6 +61,9 @@ class Engine:
         self._read_ahead: dict[str, bytes] = {}  # bytes whose hash said "changed"
         self.lock = threading.RLock()
         self.failed: dict[str, str] = {}  # module -> error location
+        # Called after every batch, on the thread that applied it, outside the lock: what
+        # builds on the engine (a server swapping its app, a test runner) reacts here.
+        self.after_batch: list[Callable[[Outcome], None]] = []
         self.missing: set[str] = set()
         self._graph = None
         self._graph_lock = threading.Lock()
@@ -247,7 +251,17 @@ class Engine:
                 self._loaded.clear()
                 self._release_messages()
         outcome.seconds = time.perf_counter() - started
+        self.notify(outcome)
         return outcome
+
+    def notify(self, outcome: Outcome) -> None:
+        """Tell ``after_batch`` listeners; one that fails is reported, not fatal."""
+        for listener in list(self.after_batch):
+            try:
+                listener(outcome)
+            except Exception as error:
+                self.log(f"after a reload, {listener!r} failed: {type(error).__name__}: {error}")
+                errors.show(error)
 
     def _apply(self, pending: set[str], outcome: Outcome, on_main: bool, main_busy) -> None:
         graph = self._graph
@@ -370,6 +384,7 @@ class Engine:
         self.failed.pop(name, None)
         self.missing.discard(name)
         outcome.reran.append(name)
+        outcome.changed[name] = outcome.changed.get(name, set()) | changed
         self.verbose(f"{name}: reran; changed names: {', '.join(sorted(changed)) or 'none'}")
         return changed
 
