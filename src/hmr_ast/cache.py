@@ -20,17 +20,19 @@ _TAG = b"hmr" + bytes([FORMAT])
 _HEADER = MAGIC_NUMBER + _TAG
 
 
-def cache_path(source_path: str) -> str | None:
-    """Where the instrumented code of ``source_path`` is cached (``__pycache__``, tagged)."""
+def cache_path(source_path: str, variant: str = "") -> str | None:
+    """Where the instrumented code of ``source_path`` is cached (``__pycache__``, tagged;
+    ``variant`` names an extra AST pass, such as pytest's assertion rewriting)."""
     try:
         standard = cache_from_source(source_path)
     except (NotImplementedError, ValueError):
         return None
-    return f"{standard[: -len('.pyc')]}.hmr-ast-{__version__}.pyc"
+    variant = f"-{variant}" if variant else ""
+    return f"{standard[: -len('.pyc')]}.hmr-ast-{__version__}{variant}.pyc"
 
 
-def load(source_path: str, source_hash: bytes) -> tuple[CodeType, dict] | None:
-    path = cache_path(source_path)
+def load(source_path: str, source_hash: bytes, variant: str = "") -> tuple[CodeType, dict] | None:
+    path = cache_path(source_path, variant)
     if path is None:
         return None
     try:
@@ -48,10 +50,12 @@ def load(source_path: str, source_hash: bytes) -> tuple[CodeType, dict] | None:
     return code, meta
 
 
-def store(source_path: str, source_hash: bytes, code: CodeType, meta: dict) -> None:
+def store(
+    source_path: str, source_hash: bytes, code: CodeType, meta: dict, variant: str = ""
+) -> None:
     if sys.dont_write_bytecode:
         return
-    path = cache_path(source_path)
+    path = cache_path(source_path, variant)
     if path is None:
         return
     data = _HEADER + source_hash + marshal.dumps((code, meta))

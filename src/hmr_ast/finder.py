@@ -11,11 +11,16 @@ import fnmatch
 import os
 import sys
 import sysconfig
+from collections.abc import Callable
 from importlib.machinery import PathFinder, SourceFileLoader
 from importlib.util import source_hash
 from types import CodeType
 
 from . import cache, runtime
+
+#: Set by an integration whose own AST pass must run before ours (pytest's assertion
+#: rewriting): path -> (cache tag, pass over the parsed module and its source) or None.
+ast_pass: Callable[[str], tuple[str, Callable] | None] | None = None
 
 _NEVER_DIRS = frozenset(
     {"site-packages", "dist-packages", "__pycache__", "node_modules", ".git", ".tox", ".nox"}
@@ -89,13 +94,15 @@ class ProjectScope:
 def load_instrumented(path: str, data: bytes) -> tuple[CodeType, dict, bytes]:
     """Instrumented code for ``data``: from the cache, or transformed and cached."""
     digest = source_hash(data)
-    hit = cache.load(path, digest)
+    extra = ast_pass(path) if ast_pass is not None else None
+    variant, before = extra if extra is not None else ("", None)
+    hit = cache.load(path, digest, variant)
     if hit is not None:
         return hit[0], hit[1], digest
     from .transform import instrument_source
 
-    code, meta = instrument_source(data, path)
-    cache.store(path, digest, code, meta)
+    code, meta = instrument_source(data, path, before)
+    cache.store(path, digest, code, meta, variant)
     return code, meta, digest
 
 

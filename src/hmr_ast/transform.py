@@ -12,16 +12,26 @@ Imported only when the cache misses.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from types import CodeType
 
 from .bytecode import summarize
 from .runtime import BOUND, GLOBALS, IMPORTED, PRESENT, READ_ATTR, STAR, UNBOUND
 
 
-def instrument_source(source: bytes | str, filename: str) -> tuple[CodeType, dict]:
-    """Compile ``source`` with read/bind recording; return the code and its static summary."""
+def instrument_source(
+    source: bytes | str,
+    filename: str,
+    before: Callable[[ast.Module, bytes | str], None] | None = None,
+) -> tuple[CodeType, dict]:
+    """Compile ``source`` with read/bind recording; return the code and its static summary.
+
+    ``before`` rewrites the tree first (pytest's assertion rewriting), so both passes apply.
+    """
     tree = ast.parse(source, filename)
     statements = tuple((stmt.lineno, stmt.end_lineno or stmt.lineno) for stmt in tree.body)
+    if before is not None:
+        before(tree, source)
     _ImportTimeCode().visit(tree)
     tree.body = _mark_module_body(tree.body)
     code = compile(tree, filename, "exec", dont_inherit=True)
