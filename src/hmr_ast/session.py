@@ -18,6 +18,7 @@ import queue
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from importlib.machinery import SourceFileLoader
 from types import ModuleType
 
@@ -33,11 +34,22 @@ class EntryRestart(BaseException):
 
 
 class Entry:
-    """What to run: a script path, or a module name (``-m``)."""
+    """What to run: a script path, a module name (``-m``), or a callable that serves.
 
-    def __init__(self, path: str | None = None, module: str | None = None) -> None:
+    A callable (``hmr-ast uvicorn``'s server) runs on the main thread in place of a script,
+    and imports the project's modules through the hook; the session ends when it returns,
+    with the exit code it returns (or its ``SystemExit``'s).
+    """
+
+    def __init__(
+        self,
+        path: str | None = None,
+        module: str | None = None,
+        call: Callable[[], int] | None = None,
+    ) -> None:
         self.path = path
         self.module = module
+        self.call = call
 
 
 class Session:
@@ -65,6 +77,7 @@ class Session:
         self._directories_cache: tuple[int, set[str]] = (-1, set())
         self.watcher = Watcher(self._directories, self._on_changes, self._on_idle, self.log)
         self._quiet_ticks = (-1, 0)
+        self.exit_code = 0
 
     # --- messages ------------------------------------------------------------------
 
@@ -96,6 +109,9 @@ class Session:
         main = ModuleType(ENTRY)
         main.__dict__["__builtins__"] = builtins
         main.__dict__["__annotations__"] = {}
+        if self.entry.call is not None:
+            self._install_hook([os.getcwd()])
+            return sys.modules[ENTRY]  # ours; the callable never runs as __main__
         if self.entry.path is not None:
             path = os.path.abspath(self.entry.path)
             sys.path[0] = os.path.dirname(os.path.realpath(path))  # as python: links resolved
@@ -254,6 +270,8 @@ class Session:
                         rerun_entry = False
                         self._main_idle = False
                         self._run_entry(main)
+                        if self.entry.call is not None:
+                            return self.exit_code
                         if self._interrupted:
                             return 130
                     self._main_idle = True
@@ -294,7 +312,9 @@ class Session:
                 self._entry_running = True
             try:
                 try:
-                    if ENTRY not in runtime.records:
+                    if self.entry.call is not None:
+                        self.exit_code = self.entry.call()
+                    elif ENTRY not in runtime.records:
                         self._first_run(main)
                     else:
                         self.engine.run_entry()
@@ -316,6 +336,9 @@ class Session:
                     self._report([], outcome, False)
                 continue
             except SystemExit as exit:
+                if self.entry.call is not None:
+                    self.exit_code = _exit_code(exit)
+                    return
                 self.explain(f"__main__ exited ({exit.code}); watching for changes")
             return
 
@@ -368,6 +391,14 @@ def _interrupt_main(thread_id: int | None) -> None:
         signal.pthread_kill(thread_id, signal.SIGINT)
     else:
         _thread.interrupt_main()
+
+
+def _exit_code(exit: SystemExit) -> int:
+    """What the process would exit with for ``exit``, as the interpreter decides it."""
+    if exit.code is None or isinstance(exit.code, int):
+        return exit.code or 0
+    sys.stderr.write(f"{exit.code}\n")
+    return 1
 
 
 def _display(path: str) -> str:

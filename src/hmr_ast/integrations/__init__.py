@@ -1,0 +1,1 @@
+"""What hmr-ast plugs into: web servers (``hmr-ast uvicorn``)."""
