@@ -67,6 +67,7 @@ def _split(argv: list[str]) -> tuple[list[str], list[str]]:
 # Each function takes the remaining arguments and returns the exit code.
 SUBCOMMANDS = {
     "demo": "hmr_ast.demo:run_demo",
+    "pytest": "hmr_ast.pytest_plugin:main",
     "uvicorn": "hmr_ast.integrations.uvicorn_command:main",
 }
 

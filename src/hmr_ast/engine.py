@@ -42,6 +42,7 @@ class Outcome:
         self.failed: list[str] = []
         self.deferred: set[str] = set()  # must run on the main thread
         self.changed: dict[str, set[str]] = {}  # module -> names whose value changed
+        self.errors: dict[str, BaseException] = {}  # module -> why it failed (for reports)
         self.seconds = 0.0
 
 
@@ -378,6 +379,7 @@ class Engine:
                 self._held = [] if held is not None else None
             self.failed[name] = where
             outcome.failed.append(name)
+            outcome.errors[name] = error
             return None
         if name in self.failed or name in self.missing:
             self.log(f"{name} recovered")

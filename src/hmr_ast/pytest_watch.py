@@ -1,0 +1,390 @@
+"""``pytest --hmr``: keep one pytest session warm; on each save rerun only the affected tests.
+
+The main thread runs pytest (fixtures, capture and signals expect it) and waits for work:
+batches of changed files from the watcher thread, or keys (``a`` all, ``f`` failed, ``q``
+quit) from a thread reading the terminal. A batch goes through the engine (test modules and
+conftest files are project modules like any other), then the test modules it reran are
+collected again, fixtures are brought up to date, and the tests whose code, fixtures or
+conftest read a changed name run, with pytest's own report and summary line.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from . import runtime
+from .affected_tests import changed_nodes, fixture_definitions, reached, test_reads
+from .engine import Engine, Outcome
+from .pytest_fixtures import forget_collected, refresh_module, tear_down
+from .watcher import Watcher
+
+KEYS_HELP = "keys: a = run all, f = run failed, q = quit"
+
+
+class _KeepSession:
+    """Stands for "the next item" after a round: tear down everything but the session, so
+    session-scoped fixtures live on to the next round."""
+
+    def __init__(self, session: pytest.Session) -> None:
+        self._chain = [session]
+
+    def listchain(self) -> list:
+        return list(self._chain)
+
+
+class Watch:
+    def __init__(self, config: pytest.Config, keys_fd: int | None) -> None:
+        self.config = config
+        self.verbose = config.getoption("hmr_explain")
+        self.engine = Engine(log=self.log, verbose=self.explain, explaining=self.verbose)
+        self.events: queue.SimpleQueue[tuple[str, object]] = queue.SimpleQueue()
+        self.keys_fd = keys_fd
+        self.session: pytest.Session | None = None
+        self.files: dict[Path, list[pytest.Item]] = {}  # test file -> its items, in order
+        self.collectors: dict[Path, pytest.Module] = {}
+        self.collect_errors: dict[Path, pytest.CollectReport] = {}
+        self.import_errors: dict[str, pytest.CollectReport] = {}
+        self.results: dict[str, str] = {}  # nodeid -> passed / failed / skipped
+        self.pending: set[str] = set()  # collected but not run yet (a collection error)
+        self._directories_cache: tuple[int, set[str]] = (-1, set())
+
+    # --- messages ------------------------------------------------------------------
+
+    def log(self, message: str) -> None:
+        sys.stderr.write(f"[hmr-ast] {message}\n")
+        sys.stderr.flush()
+
+    def explain(self, message: str) -> None:
+        if self.verbose:
+            self.log(f"  {message}")
+
+    @property
+    def reporter(self):
+        return self.config.pluginmanager.get_plugin("terminalreporter")
+
+    # --- what pytest tells us ------------------------------------------------------
+
+    def collected(self, collector, report: pytest.CollectReport) -> None:
+        if isinstance(collector, pytest.Module):
+            self.collectors[collector.path] = collector
+            if report.failed:
+                self.collect_errors[collector.path] = report
+            else:
+                self.collect_errors.pop(collector.path, None)
+
+    def logreport(self, report: pytest.TestReport) -> None:
+        if report.failed:
+            self.results[report.nodeid] = "failed"
+        elif report.when == "call" or report.skipped:
+            self.results.setdefault(report.nodeid, report.outcome)
+
+    # --- the loop ------------------------------------------------------------------
+
+    def run(self, session: pytest.Session) -> bool:
+        self.session = session
+        for item in session.items:
+            self.files.setdefault(item.path, []).append(item)
+        self.run_round(list(session.items), skipped=0)
+        self.engine.warm_up()
+        watcher = Watcher(self._directories, self._on_files, lambda: None, self.log)
+        watcher.start()
+        self._start_keys()
+        self.log(f"watching for changes; {KEYS_HELP}" if self.keys_fd is not None else "watching")
+        try:
+            while True:
+                kind, value = self.events.get()
+                batch: set[str] | None = set()
+                keys = []
+                sweep = False
+                while True:
+                    if kind == "files":
+                        if value is None:
+                            sweep = True
+                        else:
+                            batch |= value  # type: ignore[operator]
+                    else:
+                        keys.append(value)
+                    try:
+                        kind, value = self.events.get_nowait()
+                    except queue.Empty:
+                        break
+                if sweep:
+                    batch |= self._sweep()  # type: ignore[operator]
+                if batch:
+                    self.on_changes(batch, quiet=sweep)
+                for key in keys:
+                    if key == "q":
+                        return True
+                    if key == "a":
+                        self.run_round(self.all_items(), skipped=0)
+                    elif key == "f":
+                        failed = [
+                            i for i in self.all_items() if self.results.get(i.nodeid) == "failed"
+                        ]
+                        self.run_round(failed, skipped=len(self.all_items()) - len(failed))
+                watcher.refresh()
+        finally:
+            watcher.stop()
+
+    def _on_files(self, paths: set[str] | None) -> None:
+        self.events.put(("files", paths))
+
+    def all_items(self) -> list[pytest.Item]:
+        return [item for items in self.files.values() for item in items]
+
+    # --- keys ----------------------------------------------------------------------
+
+    def _start_keys(self) -> None:
+        if self.keys_fd is None:
+            return
+        threading.Thread(target=self._read_keys, name="hmr-ast-keys", daemon=True).start()
+
+    def _read_keys(self) -> None:
+        fd = self.keys_fd
+        assert fd is not None
+        try:
+            import termios
+            import tty
+
+            saved = termios.tcgetattr(fd)
+            tty.setcbreak(fd)
+        except (ImportError, OSError):
+            saved = None
+        try:
+            while True:
+                data = os.read(fd, 1)
+                if not data:
+                    return
+                key = data.decode(errors="ignore").lower()
+                if key in ("a", "f", "q"):
+                    self.events.put(("key", key))
+        finally:
+            if saved is not None:
+                termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+    # --- files ---------------------------------------------------------------------
+
+    def _directories(self) -> set[str]:
+        if self._directories_cache[0] == runtime.generation:
+            return self._directories_cache[1]
+        generation = runtime.generation
+        directories = {str(path.parent) for path in self.collect_errors}
+        for record in list(runtime.records.values()):
+            if record.namespace is not None:
+                directories.add(os.path.dirname(record.path))
+                directories.update(os.path.dirname(path) for path in record.data_files)
+        self._directories_cache = (generation, directories)
+        return directories
+
+    def _sweep(self) -> set[str]:
+        paths = {str(path) for path in self.collect_errors}
+        for record in list(runtime.records.values()):
+            if record.namespace is not None:
+                paths.add(record.path)
+                for path, state in list(record.data_files.items()):
+                    if runtime.file_state(path) != state:
+                        paths.add(path)
+        return paths
+
+    def on_changes(self, paths: set[str], quiet: bool) -> None:
+        modules, triggers, _new_file = self.engine.modules_for(paths, quiet=quiet)
+        real = {os.path.realpath(p) for p in paths}
+        retry = [p for p in self.collect_errors if os.path.realpath(p) in real]
+        if quiet:
+            retry = [p for p in retry if self._source_differs(p)]
+        if not modules and not retry and not (self.engine.failed and _new_file):
+            return
+        hook, sys.excepthook = sys.excepthook, lambda *args: None  # reported pytest's way
+        try:
+            outcome = self.engine.apply(modules, on_main=True, main_busy=lambda _: False)
+        finally:
+            sys.excepthook = hook
+        self.after(outcome, retry, triggers)
+
+    def _source_differs(self, path: Path) -> bool:
+        record = next((r for r in runtime.records.values() if r.path == str(path)), None)
+        return record is None or record.namespace is None
+
+    # --- a batch -------------------------------------------------------------------
+
+    def after(self, outcome: Outcome, retry: list[Path], triggers: list[str]) -> None:
+        session = self.session
+        assert session is not None
+        manager = session._fixturemanager
+        plugins = self.config.pluginmanager
+        for name in outcome.reran:
+            self.import_errors.pop(name, None)
+        for name, error in outcome.errors.items():
+            self.import_errors[name] = self._error_report(name, error)
+        affected = reached(self.engine.graph.reads, changed_nodes(outcome.changed))
+        fresh: set = set()
+        recollect: set[Path] = set(retry)
+        everything_under: list[Path] = []
+        by_module = {c.obj.__name__: c for c in self.collectors.values() if _imported(c)}
+        for name in outcome.reran:
+            module = sys.modules.get(name)
+            if module is None:
+                continue
+            collector = by_module.get(name)
+            if collector is not None:
+                fresh |= refresh_module(manager, module, collector.nodeid)
+                forget_collected(manager, module, collector.nodeid)
+                recollect.add(collector.path)
+            elif plugins.is_registered(module):
+                directory = self._plugin_directory(module)
+                new = refresh_module(manager, module, self._conftest_nodeid(directory))
+                hooks = {n for n in outcome.changed.get(name, ()) if n.startswith("pytest_")}
+                if hooks:
+                    registration = plugins.get_name(module)
+                    plugins.unregister(module)
+                    plugins.register(module, name=registration)
+                if new or hooks or outcome.changed.get(name):
+                    fresh |= new
+                    recollect |= {p for p in self.files if directory in p.parents}
+                    if hooks:
+                        everything_under.append(directory)
+        new_ids = self._recollect(recollect)
+        for definition in _cached_definitions(manager):
+            if any(n in affected for n in _reads_of(definition)):
+                tear_down(definition)
+                fresh.add(definition)
+        chosen = []
+        for item in self.all_items():
+            if (
+                item.nodeid in new_ids
+                or item.nodeid in self.pending
+                or any(d in fresh for d in fixture_definitions(item))
+                or any(directory in item.path.parents for directory in everything_under)
+                or not affected.isdisjoint(test_reads(item))
+            ):
+                chosen.append(item)
+        if self.verbose:
+            for item in chosen:
+                self.explain(f"{item.nodeid}: affected")
+        what = ", ".join(sorted(set(triggers))) or "files"
+        total = len(self.all_items())
+        self.log(f"{what} changed: {len(chosen)} of {total} tests affected")
+        self.run_round(chosen, skipped=total - len(chosen))
+
+    def _error_report(self, name: str, error: BaseException) -> pytest.CollectReport:
+        from _pytest._code import ExceptionInfo
+
+        from .errors import strip_our_frames
+
+        record = runtime.records[name]
+        try:
+            nodeid = os.path.relpath(record.path, self.config.rootpath)
+        except ValueError:
+            nodeid = record.path
+        strip_our_frames(error)
+        info = ExceptionInfo.from_exception(error)
+        return pytest.CollectReport(nodeid, "failed", info.getrepr(style="short"), [])
+
+    def _plugin_directory(self, module) -> Path:
+        if os.path.basename(getattr(module, "__file__", "") or "") == "conftest.py":
+            return Path(module.__file__).resolve().parent
+        return Path(self.config.rootpath)
+
+    def _conftest_nodeid(self, directory: Path) -> str:
+        try:
+            nodeid = str(directory.relative_to(self.config.rootpath))
+        except ValueError:
+            return ""
+        return "" if nodeid == "." else nodeid.replace(os.sep, "/")
+
+    def _recollect(self, paths: set[Path]) -> set[str]:
+        """Collect the test files at ``paths`` again; return the nodeids that are new."""
+        session = self.session
+        assert session is not None
+        new_ids: set[str] = set()
+        for path in paths:
+            old = self.collectors.get(path)
+            if old is None:
+                continue
+            before = {item.nodeid for item in self.files.get(path, ())}
+            collector = type(old).from_parent(old.parent, path=old.path)
+            items = list(session.genitems(collector))
+            self.config.hook.pytest_collection_modifyitems(
+                session=session, config=self.config, items=items
+            )
+            self.files[path] = items
+            new_ids |= {item.nodeid for item in items} - before
+        return new_ids
+
+    # --- a round of tests ----------------------------------------------------------
+
+    def run_round(self, items: list[pytest.Item], skipped: int) -> None:
+        from _pytest import timing
+
+        session = self.session
+        assert session is not None
+        reporter = self.reporter
+        errors = list(self.collect_errors.values()) + list(self.import_errors.values())
+        blocked = errors and not self.config.option.continue_on_collection_errors
+        if blocked:
+            self.pending |= {item.nodeid for item in items}
+            items = []
+        else:
+            self.pending.clear()
+        if reporter is not None:
+            reporter.stats = {}
+            reporter._main_color = None
+            reporter._known_types = None
+            reporter._progress_nodeids_reported = set()
+            reporter.currentfspath = None
+            reporter._session_start = timing.Instant()
+            if errors:
+                reporter.stats["error"] = list(errors)
+        session.testscollected = len(items)
+        session.testsfailed = 0
+        keep = _KeepSession(session)
+        try:
+            for index, item in enumerate(items):
+                following = items[index + 1] if index + 1 < len(items) else keep
+                self.results.pop(item.nodeid, None)
+                item._report_sections = []  # an item that ran before keeps its old output
+                item.user_properties = []
+                item.config.hook.pytest_runtest_protocol(item=item, nextitem=following)
+                if session.shouldstop or session.shouldfail:
+                    break
+        finally:
+            session.shouldstop = session.shouldfail = False
+        if reporter is not None:
+            if items and reporter._show_progress_info and reporter.verbosity <= 0:
+                reporter._write_progress_information_filling_space()
+            reporter._tw.line("")
+            self.config.hook.pytest_terminal_summary(
+                terminalreporter=reporter, exitstatus=pytest.ExitCode.OK, config=self.config
+            )
+            if blocked:
+                reporter.write_sep("!", f"{len(errors)} error(s) during collection; tests wait")
+            reporter.summary_stats()
+            if skipped:
+                reporter.write_line(f"hmr-ast: {skipped} unaffected tests not rerun")
+
+
+def _imported(collector: pytest.Module) -> bool:
+    return getattr(collector, "_obj", None) is not None
+
+
+def _cached_definitions(manager) -> list:
+    return [
+        definition
+        for definitions in manager._arg2fixturedefs.values()
+        for definition in definitions
+        if definition.cached_result is not None
+    ]
+
+
+def _reads_of(definition) -> set[str]:
+    from .affected_tests import code_reads
+
+    into: set[str] = set()
+    code_reads(definition.func, into, defined_as=False)
+    return into
