@@ -11,6 +11,7 @@ takes traffic; the previous one's shuts down after its last request. Long-lived 
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -146,7 +147,7 @@ class AppFront:
             generation = Generation(source, app, self.current.number + 1)
             error = await self._start(generation)
             if error is not None:
-                self.log(f"the new {self.name} did not start ({error}); still serving the previous")
+                self._report_failed_start(error)
                 return
             previous, self.current = self.current, generation
             self._retire(previous)
@@ -168,6 +169,13 @@ class AppFront:
         if error is None:
             self._live.add(generation)
         return error
+
+    def _report_failed_start(self, error: str) -> None:
+        """The app's own account (often a traceback) first, then one line that sums it up."""
+        lines = error.strip().splitlines() or ["its startup failed"]
+        if len(lines) > 1:
+            sys.stderr.write(error.rstrip() + "\n")
+        self.log(f"the new {self.name} did not start: {lines[-1]}; still serving the previous one")
 
     def _retire(self, generation: Generation) -> None:
         generation.retired = True

@@ -1,0 +1,165 @@
+"""``hmr-ast uvicorn main:app``: edits swap the app in place, on the same socket, no request lost.
+
+Each test runs the real command on 127.0.0.1 against a copy of ``fixtures/fastapi_app``
+and edits its files on disk, as a developer would.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import signal
+from pathlib import Path
+
+from harness import TIMEOUT, Stream, write
+from streams import read_to_end
+from web_harness import Hammer, fastapi_project, get, message, serve, wait_until
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    write(path, text.replace(old, new))
+
+
+def open_stream(port: int, path: str) -> tuple[http.client.HTTPConnection, Stream]:
+    """A long-lived response, read line by line on a thread."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    connection.request("GET", path)
+    response = connection.getresponse()
+    assert response.status == 200
+    return connection, Stream(_Lines(io.TextIOWrapper(response, encoding="utf-8")))
+
+
+class _Lines:
+    """A response's lines; a connection cut (the test ending) ends them too, quietly."""
+
+    def __init__(self, text: io.TextIOWrapper) -> None:
+        self.text = text
+
+    def readline(self) -> str:
+        try:
+            return self.text.readline()
+        except (OSError, ValueError, AttributeError, http.client.HTTPException):
+            return ""
+
+
+def test_edits_swap_the_app_with_no_failed_request_and_the_model_loads_once(tmp_path):
+    project = fastapi_project(tmp_path, slow_model=True)
+    routes = project / "routes.py"
+    hot, port = serve(project)
+    with hot:
+        with Hammer(port) as hammer:
+            wait_until(lambda: hammer.latest == "hello from v1", "the first app to answer")
+            for version in range(2, 7):
+                edit(routes, f"v{version - 1}", f"v{version}")
+                wait_until(lambda v=version: hammer.latest == f"hello from v{v}", f"v{version}")
+            hot.out.wait_for("^shutdown v5$")
+            served = hammer.requests
+        assert read_to_end_after_ctrl_c(hot) == 0
+    assert hammer.failures == [], hammer.failures[:5]
+    assert served > 50, served
+    lines = hot.out.seen
+    assert lines.count("loading model (2 seconds)...") == 1, lines
+    # each new app started before the one it replaced shut down
+    for version in range(1, 6):
+        assert lines.index(f"startup v{version + 1}") < lines.index(f"shutdown v{version}"), lines
+    assert lines[-1] == "shutdown v6", lines
+
+
+def read_to_end_after_ctrl_c(hot) -> int:
+    hot.process.send_signal(signal.SIGINT)
+    code = hot.process.wait(timeout=TIMEOUT)
+    read_to_end(hot.out)
+    read_to_end(hot.err)
+    return code
+
+
+def test_a_stream_keeps_the_old_app_running_and_does_not_hold_the_reload_back(tmp_path):
+    project = fastapi_project(tmp_path)
+    hot, port = serve(project)
+    with hot:
+        connection, ticks = open_stream(port, "/ticks")
+        ticks.wait_for(r"^data: v1 tick 2$")
+        edit(project / "routes.py", "v1", "v2")
+        hot.out.wait_for("^startup v2$")
+        assert message(port) == "hello from v2"  # served at once, stream still open
+        ticks.wait_for(r"^data: v1 tick \d+$")  # the stream goes on, on the old code
+        assert "shutdown v1" not in hot.out.drain()  # its app is still in use
+        connection.close()
+        hot.out.wait_for("^shutdown v1$")  # after its last response ended
+
+
+def test_close_on_reload_ends_the_old_apps_streams(tmp_path):
+    project = fastapi_project(tmp_path)
+    hot, port = serve(project, "--close-on-reload")
+    with hot:
+        connection, ticks = open_stream(port, "/ticks")
+        ticks.wait_for(r"^data: v1 tick 2$")
+        edit(project / "routes.py", "v1", "v2")
+        read_to_end(ticks)  # the response ends, cleanly
+        hot.out.wait_for("^shutdown v1$")
+        assert message(port) == "hello from v2"
+        connection.close()
+        _, fresh = open_stream(port, "/ticks")
+        fresh.wait_for(r"^data: v2 tick 1$")
+
+
+def test_a_broken_edit_keeps_serving_the_previous_app_and_the_fix_recovers(tmp_path):
+    project = fastapi_project(tmp_path)
+    routes, main = project / "routes.py", project / "main.py"
+    good_main = main.read_text()
+    hot, port = serve(project)
+    with hot:
+        # a syntax error: the engine names the file and line, the old app goes on
+        edit(routes, 'VERSION = "v1"', 'VERSION = "v1" +')
+        hot.err.wait_for(r"error in .*routes\.py, line \d+: SyntaxError")
+        assert message(port) == "hello from v1"
+        # the module runs, but ATTR is gone
+        write(routes, routes.read_text().replace('"v1" +', '"v1"'))
+        hot.err.wait_for(r"routes recovered")
+        write(main, good_main.replace("\napp", "\napplication"))
+        hot.err.wait_for(r"main:app: AttributeError: .*still serving the previous app")
+        assert message(port) == "hello from v1"
+        # the new app's startup fails
+        write(
+            main, good_main.replace("    yield\n", "    raise RuntimeError('no db')\n    yield\n")
+        )
+        edit(routes, "v1", "v2")
+        hot.err.wait_for(
+            r"the new main:app did not start: RuntimeError: no db; still serving the previous one"
+        )
+        assert message(port) == "hello from v1"
+        # fixed: the next save serves it
+        write(main, good_main)
+        wait_until(lambda: message(port) == "hello from v2", "the fixed app")
+        hot.out.wait_for("^startup v2$")
+        hot.out.wait_for("^shutdown v1$")
+
+
+def test_factory_is_called_again_after_a_reload(tmp_path):
+    project = fastapi_project(tmp_path)
+    main = project / "main.py"
+    main.write_text(
+        main.read_text().replace("app = FastAPI(", "def create_app():\n    app = FastAPI(")
+        + "    return app\n".replace("app.include_router", "    app.include_router")
+    )
+    text = main.read_text().replace("\napp.include_router", "\n    app.include_router")
+    main.write_text(text)
+    hot, port = serve(project, "--factory", target="main:create_app")
+    with hot:
+        assert message(port) == "hello from v1"
+        edit(project / "routes.py", "v1", "v2")
+        wait_until(lambda: message(port) == "hello from v2", "the factory's new app")
+        hot.out.wait_for("^shutdown v1$")
+
+
+def test_ctrl_c_shuts_down_cleanly_with_uvicorn_options(tmp_path):
+    project = fastapi_project(tmp_path)
+    hot, port = serve(project, "--log-level", "warning", "--root-path", "/api")
+    with hot:
+        assert get(port, "/openapi.json")[0] == 200
+        assert read_to_end_after_ctrl_c(hot) == 0
+    assert hot.out.seen[-2:] == ["startup v1", "shutdown v1"], hot.out.seen
+    assert not [line for line in hot.err.seen if line.startswith("INFO:")], hot.err.seen
+    assert not [line for line in hot.err.seen if "Traceback" in line], hot.err.seen
