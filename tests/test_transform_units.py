@@ -404,7 +404,23 @@ def test_summary_of_an_empty_module():
         "functions": {},
         "global_stores": frozenset(),
         "dynamic": False,
+        "imports": (),
+        "suspect": False,
     }
+
+
+def test_summary_lists_every_import_with_its_level_and_names():
+    code = plain(
+        "import os\nfrom . import x\nfrom .a.b import c as d, e\n"
+        "def f():\n    import json\n    from pkg import sub\n"
+    )
+    assert summarize(code)["imports"] == (
+        ("os", 0, None),
+        ("", 1, ("x",)),
+        ("a.b", 1, ("c", "e")),
+        ("json", 0, None),
+        ("pkg", 0, ("sub",)),
+    )
 
 
 def test_instrumenting_reports_syntax_errors_with_the_file_and_line():

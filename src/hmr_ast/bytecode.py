@@ -16,6 +16,8 @@ _CO_NEWLOCALS = 0x2
 _COMPREHENSIONS = frozenset({"<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>"})
 #: Names whose use means a module may bind globals in ways no statement shows.
 _DYNAMIC_NAMES = frozenset({"globals", "vars", "locals", "exec", "setattr", "__dict__"})
+#: Names whose use a static analysis cannot follow (``getattr(m, name)``, ``import_module``).
+_SUSPECT_NAMES = _DYNAMIC_NAMES | {"eval", "getattr", "__import__", "import_module", "open"}
 
 
 def _code_objects(code: CodeType):
@@ -35,6 +37,8 @@ _LOAD_NAME = frozenset({_op("LOAD_NAME"), _op("LOAD_FROM_DICT_OR_GLOBALS")} - {-
 _LOAD_GLOBAL = _op("LOAD_GLOBAL")
 _LOAD_ATTR = _op("LOAD_ATTR")
 _LOAD_METHOD = _op("LOAD_METHOD")
+_LOAD_CONST = _op("LOAD_CONST")
+_IMPORT_NAME = _op("IMPORT_NAME")
 _STORE_GLOBALS = frozenset({_op("STORE_GLOBAL"), _op("DELETE_GLOBAL")})
 #: From 3.11 LOAD_GLOBAL, from 3.12 LOAD_ATTR, keep a flag in the low bit of their argument.
 _GLOBAL_SHIFT = 1 if sys.version_info >= (3, 11) else 0
@@ -44,16 +48,19 @@ _ATTR_SHIFT = 1 if sys.version_info >= (3, 12) else 0
 class _Scan:
     """Global names loaded, ``global.attr`` chains and global stores of one code object."""
 
-    __slots__ = ("loads", "chains", "stores")
+    __slots__ = ("loads", "chains", "stores", "imports")
 
     def __init__(self, code: CodeType) -> None:
         self.loads: set[str] = set()
         self.chains: set[tuple[str, ...]] = set()
         self.stores: set[str] = set()
+        #: (module, level, names imported from it or None): what ``import`` statements load.
+        self.imports: list[tuple[str, int, tuple[str, ...] | None]] = []
         names = code.co_names
         raw = code.co_code
         chain: list[str] | None = None
         extended = 0
+        constants: list[int] = [-1, -1]  # arguments of the last two LOAD_CONSTs
         for index in range(0, len(raw), 2):
             op = raw[index]
             if op == _CACHE:
@@ -82,8 +89,20 @@ class _Scan:
                 chain = None
                 if op in _STORE_GLOBALS:
                     self.stores.add(names[arg])
+                elif op == _LOAD_CONST:
+                    constants = [constants[1], arg]
+                elif op == _IMPORT_NAME:
+                    self._add_import(code, names[arg], constants)
         if chain:
             self.chains.add(tuple(chain))
+
+    def _add_import(self, code: CodeType, module: str, constants: list[int]) -> None:
+        """``import x`` compiles to LOAD_CONST level, LOAD_CONST fromlist, IMPORT_NAME x."""
+        level, fromlist = (code.co_consts[i] if i >= 0 else None for i in constants)
+        if not isinstance(level, int):
+            level = 0
+        names = tuple(fromlist) if isinstance(fromlist, tuple) else None
+        self.imports.append((module, level, names))
 
 
 def chains(code: CodeType, into: set[tuple[str, ...]]) -> None:
@@ -104,6 +123,8 @@ def summarize(module_code: CodeType) -> dict:
     refs: set[str] = set()
     functions: dict[tuple[str, int], tuple[tuple[str, ...], ...]] = {}
     global_stores: set[str] = set()
+    imports: dict[tuple, None] = {}
+    suspect: set[str] = set()
     dynamic = False
     scans: dict[CodeType, _Scan] = {}
 
@@ -122,6 +143,8 @@ def summarize(module_code: CodeType) -> dict:
         order.append((code, import_time))
         if not dynamic and any(name in _DYNAMIC_NAMES for name in code.co_names):
             dynamic = True
+        imports.update(dict.fromkeys(scan.imports))
+        suspect.update(_SUSPECT_NAMES.intersection(code.co_names))
         if import_time:
             refs |= scan.loads
         else:
@@ -138,4 +161,6 @@ def summarize(module_code: CodeType) -> dict:
         "functions": functions,
         "global_stores": frozenset(global_stores),
         "dynamic": dynamic,
+        "imports": tuple(imports),
+        "suspect": bool(suspect),
     }

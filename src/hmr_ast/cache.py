@@ -15,9 +15,10 @@ from types import CodeType
 from . import __version__
 
 #: Bump when the transform's output changes shape, so stale entries are never trusted.
-FORMAT = 5
+FORMAT = 6
 _TAG = b"hmr" + bytes([FORMAT])
 _HEADER = MAGIC_NUMBER + _TAG
+_HASH_SIZE = 8  # importlib.util.source_hash
 
 
 def cache_path(source_path: str, variant: str = "") -> str | None:
@@ -48,6 +49,26 @@ def load(source_path: str, source_hash: bytes, variant: str = "") -> tuple[CodeT
     except (EOFError, ValueError, TypeError):
         return None
     return code, meta
+
+
+def load_any(source_path: str) -> tuple[bytes, CodeType, dict] | None:
+    """Whatever version is cached (the one hmr-ast last ran), with its source hash."""
+    path = cache_path(source_path)
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except OSError:
+        return None
+    if data[: len(_HEADER)] != _HEADER:
+        return None
+    header_size = len(_HEADER) + _HASH_SIZE
+    try:
+        code, meta = marshal.loads(data[header_size:])
+    except (EOFError, ValueError, TypeError):
+        return None
+    return data[len(_HEADER) : header_size], code, meta
 
 
 def store(

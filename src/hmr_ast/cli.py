@@ -67,6 +67,8 @@ def _split(argv: list[str]) -> tuple[list[str], list[str]]:
 # Each function takes the remaining arguments and returns the exit code.
 SUBCOMMANDS = {
     "demo": "hmr_ast.demo:run_demo",
+    "graph": "hmr_ast.graph_cli:graph_main",
+    "impact": "hmr_ast.graph_cli:impact_main",
     "pytest": "hmr_ast.pytest_plugin:main",
     "uvicorn": "hmr_ast.integrations.uvicorn_command:main",
 }

@@ -301,6 +301,14 @@ class Session:
         finally:
             self.watcher.stop()
 
+    def run_once(self) -> None:
+        """Run the entry to its end under the hook, without watching (``graph --runtime``)."""
+        main = self._prepare_main()
+        try:
+            self._first_run(main)
+        except (KeyboardInterrupt, SystemExit, EntryRestart):
+            pass
+
     def _apply_on_main(self, work: set[str]) -> Outcome:
         """Apply queued work here, on the main thread; the entry itself runs after it."""
         return self.engine.apply(work - {ENTRY}, on_main=True, main_busy=lambda _: False)

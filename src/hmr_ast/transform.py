@@ -17,6 +17,7 @@ from types import CodeType
 
 from .bytecode import summarize
 from .runtime import BOUND, GLOBALS, IMPORTED, PRESENT, READ_ATTR, STAR, UNBOUND
+from .static import module_facts
 
 
 def instrument_source(
@@ -30,6 +31,7 @@ def instrument_source(
     """
     tree = ast.parse(source, filename)
     statements = tuple((stmt.lineno, stmt.end_lineno or stmt.lineno) for stmt in tree.body)
+    facts = module_facts(tree, source)  # before the rewrite below changes the tree
     if before is not None:
         before(tree, source)
     _ImportTimeCode().visit(tree)
@@ -37,6 +39,7 @@ def instrument_source(
     code = compile(tree, filename, "exec", dont_inherit=True)
     meta = summarize(code)
     meta["statements"] = statements
+    meta["static"] = facts
     return code, meta
 
 

@@ -1,0 +1,562 @@
+"""Static reload-impact analysis: what an edit would rerun, found without running anything.
+
+It follows the engine's rules on facts read from source (``static.py``, cached with the
+instrumented code): an edited module reruns; a module reruns next if it reads a name whose
+value may have changed, directly or through a function it uses while it executes; a rerun
+module's name counts as changed if the statement binding it was edited, reads a changed
+name, or can give a fresh object each time (``CACHE = {}``, ``app = App()``). Where the
+engine compares values it cannot see, the analysis assumes "changed": it may predict a
+rerun the engine then skips, never the reverse (tests compare both).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib.machinery import PathFinder
+from importlib.util import source_hash
+
+from . import cache, static
+from .finder import ProjectScope
+from .graph import DependencyGraph
+from .summaries import node
+
+ENTRY = "__main__"
+STAR = "*"
+GETATTR = "__getattr__"
+
+
+@dataclass
+class Module:
+    """One project module as its source says, and the version hmr-ast last ran, if older."""
+
+    name: str
+    path: str
+    package: str | None
+    facts: dict
+    functions: dict
+    dynamic: bool
+    global_stores: frozenset
+    imports: tuple
+    previous: dict | None = None  # facts of the cached (last run) version, when it differs
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+    suspect: bool = False
+
+    @property
+    def units(self) -> tuple:
+        return self.facts.get("units", ())
+
+
+class Project:
+    """The modules an entry imports, found by following import statements from it."""
+
+    def __init__(self, scope: ProjectScope, search_path: list[str]) -> None:
+        self.scope = scope
+        self.search_path = search_path
+        self.modules: dict[str, Module] = {}
+        self.packages: set[str] = set()  # namespace packages and packages without a file
+        self._specs: dict[str, object] = {}
+
+    @classmethod
+    def from_entry(
+        cls, scope: ProjectScope, path: str | None = None, module: str | None = None
+    ) -> Project:
+        if path is not None:
+            path = os.path.abspath(path)
+            project = cls(scope, [os.path.dirname(os.path.realpath(path))])
+            project._add(ENTRY, path, None)
+        else:
+            assert module is not None
+            project = cls(scope, [os.getcwd()])
+            spec = project._spec(module)
+            origin = getattr(spec, "origin", None)
+            if spec is None or not origin or not origin.endswith(".py"):
+                raise FileNotFoundError(f"no module named {module!r} in {os.getcwd()}")
+            package = module if spec.submodule_search_locations else module.rpartition(".")[0]  # type: ignore[union-attr]
+            project._add_with_parents(package)
+            project._add(ENTRY, origin, package or None)
+        project._follow()
+        return project
+
+    # --- finding modules -----------------------------------------------------------------
+
+    def _spec(self, name: str):
+        if name in self._specs:
+            return self._specs[name]
+        parent, _, _ = name.rpartition(".")
+        if parent:
+            parent_spec = self._spec(parent)
+            locations = getattr(parent_spec, "submodule_search_locations", None)
+            spec = PathFinder.find_spec(name, list(locations)) if locations else None
+        else:
+            spec = PathFinder.find_spec(name, self.search_path)
+        self._specs[name] = spec
+        return spec
+
+    def is_module(self, name: str) -> bool:
+        return name in self.modules or name in self.packages
+
+    def _add_with_parents(self, name: str) -> bool:
+        """Add ``name`` and the packages above it (which run first) if they are ours."""
+        if not name:
+            return False
+        parts = name.split(".")
+        found = False
+        for end in range(1, len(parts) + 1):
+            found = self._add_named(".".join(parts[:end]))
+        return found
+
+    def _add_named(self, name: str) -> bool:
+        if name in self.modules or name in self.packages:
+            return True
+        spec = self._spec(name)
+        if spec is None:
+            return False
+        origin = spec.origin
+        if origin and origin.endswith(".py") and self.scope.contains(origin):
+            package = name if spec.submodule_search_locations else name.rpartition(".")[0]
+            self._add(name, origin, package or None)
+            return True
+        if spec.submodule_search_locations and any(
+            self.scope.contains_dir(location) for location in spec.submodule_search_locations
+        ):
+            self.packages.add(name)  # a namespace package of ours
+            return True
+        return False
+
+    def _add(self, name: str, path: str, package: str | None) -> None:
+        self.modules[name] = _load(name, path, package)
+
+    def _follow(self) -> None:
+        done: set[str] = set()
+        while True:
+            todo = [name for name in self.modules if name not in done]
+            if not todo:
+                return
+            for name in todo:
+                done.add(name)
+                module = self.modules[name]
+                for imported, level, names in module.imports:
+                    base = self.absolute(module, imported, level)
+                    if base is None:
+                        continue
+                    if not self._add_with_parents(base):
+                        continue
+                    for attribute in names or ():
+                        if attribute != STAR:
+                            self._add_named(f"{base}.{attribute}")  # ``from pkg import sub``
+
+    def absolute(self, module: Module, imported: str, level: int) -> str | None:
+        """The absolute name of ``from <level dots><imported> import ...`` in ``module``."""
+        if level == 0:
+            return imported
+        package = module.package
+        if not package:
+            return None
+        parts = package.split(".")
+        if level - 1 > len(parts) - 1:
+            return None
+        base = ".".join(parts[: len(parts) - (level - 1)])
+        return f"{base}.{imported}" if imported else base
+
+
+def _load(name: str, path: str, package: str | None) -> Module:
+    """A module's facts: from the cache when it holds this version; else computed (and
+    cached, unless the cache holds the version hmr-ast last ran: that one is the baseline
+    ``impact`` compares an edit with)."""
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except OSError as error:
+        return _broken(name, path, package, f"cannot read: {error.strerror}")
+    digest = source_hash(data)
+    hit = cache.load(path, digest)
+    previous = None
+    if hit is not None:
+        meta = hit[1]
+    else:
+        from .transform import instrument_source
+
+        cached = cache.load_any(path)
+        try:
+            code, meta = instrument_source(data, path)
+        except (SyntaxError, ValueError) as error:
+            line = getattr(error, "lineno", None)
+            where = f", line {line}" if line else ""
+            return _broken(name, path, package, f"{type(error).__name__}{where}: {error}")
+        if cached is None:
+            cache.store(path, digest, code, meta)
+        else:
+            previous = cached[2].get("static")
+    module = Module(
+        name=name,
+        path=path,
+        package=package,
+        facts=meta.get("static", {}),
+        functions=meta.get("functions", {}),
+        dynamic=bool(meta.get("dynamic")),
+        global_stores=frozenset(meta.get("global_stores", ())),
+        imports=tuple(meta.get("imports", ())),
+        previous=previous,
+        suspect=bool(meta.get("suspect")),
+    )
+    return module
+
+
+def _broken(name: str, path: str, package: str | None, why: str) -> Module:
+    module = Module(name, path, package, {}, {}, True, frozenset(), ())
+    module.error = why
+    return module
+
+
+# --- the graph -------------------------------------------------------------------------------
+
+
+class Analysis:
+    """The static dependency graph of a project, and predictions from it."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.graph = DependencyGraph()
+        self._binders: dict[str, dict[str, list[int]]] = {}
+        self._aliases: dict[str, dict[str, tuple]] = {}
+        self._plain: dict[tuple[str, str], bool] = {}
+        self._unit_reads: dict[tuple[str, int], set[str]] = {}
+        #: (importer, imported) -> names read; what ``hmr-ast graph`` draws.
+        self.edges: dict[tuple[str, str], set[str]] = {}
+        for module in project.modules.values():
+            self._index(module)
+        for module in project.modules.values():
+            self._add(module)
+
+    # --- per-module indexes ------------------------------------------------------------------
+
+    def _index(self, module: Module) -> None:
+        binders: dict[str, list[int]] = {}
+        for index, unit in enumerate(module.units):
+            for name in unit[static.BINDS]:
+                binders.setdefault(name, []).append(index)
+        self._binders[module.name] = binders
+        aliases: dict[str, tuple] = {}
+        for bound, imported, level, attribute in module.facts.get("aliases", ()):
+            base = self.project.absolute(module, imported, level)
+            if base is None:
+                continue
+            if attribute is None:
+                if "." in imported and bound == imported.partition(".")[0] and level == 0:
+                    aliases[bound] = ("module", bound)  # ``import a.b`` binds ``a``
+                else:
+                    aliases[bound] = ("module", base)
+            elif attribute == STAR:
+                aliases.setdefault(STAR, ("star", []))[1].append(base)
+            elif self.project.is_module(f"{base}.{attribute}"):
+                aliases[bound] = ("module", f"{base}.{attribute}")
+            else:
+                aliases[bound] = ("name", base, attribute)
+        self._aliases[module.name] = aliases
+
+    def public_names(self, name: str) -> list[str]:
+        module = self.project.modules.get(name)
+        if module is None:
+            return []
+        exported = module.facts.get("all")
+        if exported is not None:
+            return list(exported)
+        names = [n for n in self._binders.get(name, {}) if not n.startswith("_") and n != STAR]
+        for source in self._aliases.get(name, {}).get(STAR, ("star", []))[1]:
+            names += self.public_names(source) if source != name else []
+        return list(dict.fromkeys(names))
+
+    def module_bound(self, module: str, name: str) -> str | None:
+        """The project module ``module``'s global ``name`` holds, if it holds one."""
+        alias = self._aliases.get(module, {}).get(name)
+        if alias is not None and alias[0] == "module":
+            return alias[1] if self.project.is_module(alias[1]) else None
+        if (
+            alias is not None
+            and alias[0] == "name"
+            and self.project.is_module(f"{alias[1]}.{alias[2]}")
+        ):
+            return f"{alias[1]}.{alias[2]}"
+        submodule = f"{module}.{name}"
+        if self.project.is_module(submodule):
+            return submodule  # a package's submodule, bound once it is imported
+        return None
+
+    def resolve(self, module: str, chain: tuple[str, ...]) -> list[str]:
+        """The name nodes reading ``a.b.c`` in ``module`` touches, as the runtime records
+        them: ``module:a``, then ``a:b`` if ``a`` is a project module, and so on."""
+        nodes = [node(module, chain[0])]
+        target = self.module_bound(module, chain[0])
+        for attribute in chain[1:]:
+            if target is None:
+                break
+            nodes.append(node(target, attribute))
+            if self._getattr_fallback(target, attribute):
+                nodes.append(node(target, GETATTR))
+            target = self.module_bound(target, attribute)
+        return nodes
+
+    def _getattr_fallback(self, module: str, name: str) -> bool:
+        binders = self._binders.get(module, {})
+        return GETATTR in binders and name not in binders
+
+    # --- building the graph ----------------------------------------------------------------
+
+    def _add(self, module: Module) -> None:
+        own = module.name
+        reads: set[str] = set()
+        depends: set[str] = set()
+        for index in range(len(module.units)):
+            reads |= self.unit_reads(module, index)
+        for alias in self._aliases[own].values():
+            if alias[0] == "module":
+                depends.add(alias[1])
+            elif alias[0] == "star":
+                for source in alias[1]:
+                    depends.add(source)
+                    reads.add(node(source, STAR))
+            else:
+                depends.add(alias[1])
+        for imported, level, _ in module.imports:
+            base = self.project.absolute(module, imported, level)
+            if base is not None and self.project.is_module(base):
+                parts = base.split(".")
+                depends.update(".".join(parts[:end]) for end in range(1, len(parts) + 1))
+        depends = {name for name in depends if name in self.project.modules}
+        self.graph.set_module(own, reads, depends)
+        for reader_node in reads:
+            target, _, name = reader_node.partition(":")
+            if target != own:
+                self.edges.setdefault((own, target), set()).add(name)
+        for target in depends:
+            if target != own:
+                self.edges.setdefault((own, target), set())
+        for name in self._binders[own]:
+            if name != STAR:
+                self.graph.set_name(node(own, name), self._name_reads(module, name))
+        alias_star = self._aliases[own].get(STAR)
+        if alias_star is not None:
+            for source in alias_star[1]:
+                for name in self.public_names(source):
+                    self.graph.set_name(node(own, name), [node(source, name)])
+
+    def unit_reads(self, module: Module, index: int) -> set[str]:
+        """Name nodes a unit reads while the module executes (from-imports included)."""
+        key = (module.name, index)
+        found = self._unit_reads.get(key)
+        if found is not None:
+            return found
+        found = set()
+        unit = module.units[index]
+        for chain in unit[static.READS]:
+            found.update(self.resolve(module.name, chain))
+        for bound in unit[static.BINDS]:
+            alias = self._aliases[module.name].get(bound)
+            if alias is not None and alias[0] == "name":
+                found.add(node(alias[1], alias[2]))
+                if self._getattr_fallback(alias[1], alias[2]):
+                    found.add(node(alias[1], GETATTR))
+        self._unit_reads[key] = found
+        return found
+
+    def _name_reads(self, module: Module, name: str) -> set[str]:
+        """What using the value of ``module:name`` may read: what its binding statements
+        read, and what the functions they define read when called."""
+        found: set[str] = set()
+        for index in self._binders[module.name].get(name, ()):
+            found |= self.unit_reads(module, index)
+            first, last = module.units[index][static.FIRST], module.units[index][static.LAST]
+            for (_, line), chains in module.functions.items():
+                if first <= line <= last:
+                    for chain in chains:
+                        found.update(self.resolve(module.name, chain))
+        found.discard(node(module.name, name))
+        return found
+
+    # --- what changes -------------------------------------------------------------------------
+
+    def is_plain(self, module: str, name: str, seen: frozenset = frozenset()) -> bool:
+        """Whether ``module:name`` surely holds a plain value (a number, a string...), which
+        counts as unchanged when recomputed equal."""
+        key = (module, name)
+        if key in self._plain:
+            return self._plain[key]
+        if key in seen:
+            return False
+        seen = seen | {key}
+        result = self._compute_plain(module, name, seen)
+        self._plain[key] = result
+        return result
+
+    def _compute_plain(self, module: str, name: str, seen: frozenset) -> bool:
+        alias = self._aliases.get(module, {}).get(name)
+        if alias is not None and alias[0] == "name":
+            return self.is_plain(alias[1], alias[2], seen)
+        record = self.project.modules.get(module)
+        binders = self._binders.get(module, {}).get(name)
+        if record is None or not binders:
+            return False
+        for index in binders:
+            leaves = record.units[index][static.PLAIN]
+            if leaves is None:
+                return False
+            for leaf in leaves:
+                if not self._leaf_plain(module, leaf, seen):
+                    return False
+        return True
+
+    def _leaf_plain(self, module: str, chain: tuple[str, ...], seen: frozenset) -> bool:
+        target_module, name = module, chain[0]
+        for attribute in chain[1:]:
+            bound = self.module_bound(target_module, name)
+            if bound is None:
+                return False
+            target_module, name = bound, attribute
+        return self.is_plain(target_module, name, seen)
+
+    def stable(self, module: Module, index: int) -> bool:
+        """Whether rerunning the unit with unchanged inputs gives unchanged values."""
+        unit = module.units[index]
+        if unit[static.ALIAS] is not None:
+            return True
+        leaves = unit[static.PLAIN]
+        if leaves is not None:
+            return all(self._leaf_plain(module.name, leaf, frozenset()) for leaf in leaves)
+        if not unit[static.STABLE]:
+            return False
+        for base in unit[static.BASES]:  # a base from outside may bring a metaclass
+            if base[0] not in _BUILTIN_BASES and not any(
+                n.partition(":")[0] in self.project.modules
+                and self._binders.get(n.partition(":")[0], {}).get(n.partition(":")[2])
+                for n in self.resolve(module.name, base)[-1:]
+            ):
+                return False
+        return True
+
+    def edited_names(self, module: Module) -> set[str] | None:
+        """The names an edit changed, when the version hmr-ast last ran is known."""
+        previous = module.previous
+        if previous is None:
+            return None
+        before = _binder_prints(previous.get("units", ()))
+        after = _binder_prints(module.units)
+        changed = {n for n in before.keys() | after.keys() if before.get(n) != after.get(n)}
+        if previous.get("all") != module.facts.get("all"):
+            changed.add("__all__")
+        return changed
+
+    def changed_names(self, module: Module, changed: set[str], edited: set[str] | None) -> set[str]:
+        """Names of ``module`` whose values may change when it reruns now, given the name
+        nodes known to change and the names its edit changed (None: it was edited, how is
+        unknown, so every name may change)."""
+        names = (set(self._binders[module.name]) | module.global_stores) - {STAR}
+        if module.dynamic or module.error or edited is None:
+            return names | self._star_names(module)
+        result = set(edited) | module.global_stores
+        own_changed = {node(module.name, n) for n in result}
+        grew = True
+        while grew:
+            grew = False
+            for index, unit in enumerate(module.units):
+                binds = set(unit[static.BINDS]) - result
+                if not binds:
+                    continue
+                reads = self.unit_reads(module, index)
+                if not self.stable(module, index) or reads & changed or reads & own_changed:
+                    result |= binds
+                    own_changed |= {node(module.name, n) for n in binds}
+                    grew = True
+        return result & (names | {"__all__"})
+
+    def _star_names(self, module: Module) -> set[str]:
+        return set(self.public_names(module.name))
+
+    # --- prediction ---------------------------------------------------------------------------
+
+    def predict(self, edited_modules: Iterable[str]) -> Prediction:
+        """Which modules an edit of ``edited_modules`` reruns, in order, and why."""
+        edits = set(edited_modules)
+        reasons: dict[str, list[str]] = {name: ["edited"] for name in edits}
+        changed: set[str] = set()
+        queue = list(edits)
+        while queue:
+            name = queue.pop()
+            module = self.project.modules[name]
+            edited = self.edited_names(module) if name in edits else set()
+            names = self.changed_names(module, changed, edited)
+            fresh = {node(name, n) for n in names}
+            if self._public_changed(name, names):
+                fresh.add(node(name, STAR))
+            fresh -= changed
+            if not fresh:
+                continue
+            changed |= fresh
+            for reader, reason in self.graph.dependents(fresh).items():
+                if reader == name or reader not in self.project.modules:
+                    continue
+                why = f"reads {reason}"
+                if reader not in reasons:
+                    reasons[reader] = [why]
+                elif why not in reasons[reader] and "edited" not in reasons[reader]:
+                    reasons[reader].append(why)
+                queue.append(reader)
+        order = sorted(reasons, key=lambda m: (m == ENTRY, self.graph.rank(m), m))
+        return Prediction(order, reasons, changed)
+
+    def _public_changed(self, module: str, names: set[str]) -> bool:
+        if "__all__" in names:
+            return True
+        public = set(self.public_names(module))
+        return bool(names & public)
+
+    def notes(self) -> list[str]:
+        """The dynamic features the analysis cannot follow, as ``file:line: what``."""
+        found: list[str] = []
+        for module in self.project.modules.values():
+            if module.error:
+                found.append(f"{_display(module.path)}: {module.error}")
+            if not module.suspect:
+                continue
+            import ast
+
+            try:
+                with open(module.path, "rb") as file:
+                    tree = ast.parse(file.read(), module.path)
+            except (OSError, SyntaxError, ValueError):
+                continue
+            for line, why in static.dynamic_notes(tree):
+                found.append(f"{_display(module.path)}:{line}: {why}")
+        return found
+
+
+@dataclass
+class Prediction:
+    order: list[str]
+    reasons: dict[str, list[str]]
+    changed: set[str]
+
+
+_BUILTIN_BASES = frozenset(
+    name
+    for name, value in vars(__import__("builtins")).items()
+    if isinstance(value, type) and type(value) is type
+)
+
+
+def _binder_prints(units: tuple) -> dict[str, tuple[str, ...]]:
+    prints: dict[str, list[str]] = {}
+    for unit in units:
+        for name in unit[static.BINDS]:
+            prints.setdefault(name, []).append(unit[static.PRINT])
+    return {name: tuple(values) for name, values in prints.items()}
+
+
+def _display(path: str) -> str:
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if relative.startswith("..") else relative

@@ -1,0 +1,425 @@
+"""What a module's source says about its top-level names, found once when it is compiled.
+
+For each top-level statement (a *unit*): the names it binds, the ``name.attr`` chains it reads
+while the module executes, and whether running it again can give a value that counts as
+changed (``changes.same_value``) even when nothing it reads changed: ``X = 1`` and ``def f()``
+cannot, ``CACHE = {}`` and ``app = FastAPI()`` can. ``hmr-ast impact`` and ``hmr-ast graph``
+predict the engine's reruns from these facts without running anything. They are computed on
+the tree the transform parses anyway and stored in the cache beside the instrumented code,
+so a warm analysis parses nothing.
+
+Everything here is plain tuples, strings and booleans: it goes through ``marshal``.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+
+#: Decorators that return their argument, or an equal twin (dataclasses compare by fields).
+_SAFE_DECORATORS = frozenset(
+    {
+        "staticmethod",
+        "classmethod",
+        "property",
+        "dataclass",
+        "dataclasses.dataclass",
+        "total_ordering",
+        "functools.total_ordering",
+        "final",
+        "typing.final",
+        "abstractmethod",
+        "abc.abstractmethod",
+        "override",
+        "typing.override",
+    }
+)
+_SAFE_DECORATOR_SUFFIXES = (".setter", ".getter", ".deleter")
+#: Calls that bind or load things no statement shows; reported as notes.
+_DYNAMIC_CALLS = {
+    "exec": "exec() may bind names no statement shows",
+    "eval": "eval() may read names no statement shows",
+    "globals": "globals() may bind or read names no statement shows",
+    "vars": "vars() may read names no statement shows",
+    "setattr": "setattr() may bind names no statement shows",
+    "getattr": "getattr() with a computed name reads what no statement shows",
+    "__import__": "__import__() loads modules no import statement shows",
+    "importlib.import_module": "import_module() loads modules no import statement shows",
+    "import_module": "import_module() loads modules no import statement shows",
+    "open": "files opened while the module runs are data dependencies seen only at run time",
+}
+
+Chain = tuple[str, ...]
+
+# A unit: (first line, last line, binds, reads, stable, plain_leaves, alias, bases, fingerprint)
+FIRST, LAST, BINDS, READS, STABLE, PLAIN, ALIAS, BASES, PRINT = range(9)
+
+
+def module_facts(tree: ast.Module, source: bytes | str) -> dict:
+    """The static facts of a freshly parsed module (call before the tree is rewritten)."""
+    future_annotations = any(
+        isinstance(stmt, ast.ImportFrom)
+        and stmt.module == "__future__"
+        and any(alias.name == "annotations" for alias in stmt.names)
+        for stmt in tree.body
+    )
+    reader = _ImportTimeReads(future_annotations)
+    if isinstance(source, str):
+        source = source.encode()
+    lines = source.splitlines()
+    units = tuple(_unit(stmt, reader, lines) for stmt in tree.body)
+    return {"units": units, "all": _literal_all(tree.body), "aliases": _aliases(tree.body)}
+
+
+def _unit(stmt: ast.stmt, reader: _ImportTimeReads, lines: list[bytes]) -> tuple:
+    reads = reader.reads_of(stmt)
+    plain, alias = _value_shape(stmt)
+    bases = tuple(
+        chain
+        for node in _import_time_nodes(stmt)
+        if isinstance(node, ast.ClassDef)
+        for base in node.bases
+        if (chain := _chain(base)) is not None
+    )
+    return (
+        _first_line(stmt),
+        stmt.end_lineno or stmt.lineno,
+        tuple(dict.fromkeys(_bindings(stmt))),
+        tuple(sorted(reads)),
+        _stable_shape(stmt),
+        plain,
+        alias,
+        bases,
+        _fingerprint(stmt, lines),
+    )
+
+
+def _first_line(stmt: ast.stmt) -> int:
+    """Where the statement starts, decorators included (where its code object starts)."""
+    return min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", ()))])
+
+
+def _fingerprint(stmt: ast.stmt, lines: list[bytes]) -> str:
+    """The statement's text (decorators included), wherever it sits in the file: an edit
+    that changes it may change what it binds; moving it does not."""
+    first = _first_line(stmt)
+    text = b"\n".join(line.rstrip() for line in lines[first - 1 : stmt.end_lineno])
+    return hashlib.blake2b(text, digest_size=8).hexdigest()
+
+
+# --- what a unit binds -------------------------------------------------------------------
+
+
+def _targets(target: ast.AST) -> list[str]:
+    """Names bound by an assignment target; ``x.attr = ...`` and ``x[k] = ...`` modify ``x``."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [name for item in target.elts for name in _targets(item)]
+    if isinstance(target, ast.Starred):
+        return _targets(target.value)
+    if isinstance(target, (ast.Attribute, ast.Subscript)):
+        root = target.value
+        while isinstance(root, (ast.Attribute, ast.Subscript)):
+            root = root.value
+        return [root.id] if isinstance(root, ast.Name) else []
+    return []
+
+
+def _bindings(stmt: ast.stmt) -> list[str]:
+    """Every module-level name ``stmt`` may bind, modify or delete (not inside functions or
+    class bodies, whose names are not the module's)."""
+    names: list[str] = []
+    for node in _import_time_nodes(stmt, into_classes=False):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+        elif isinstance(node, (ast.Assign, ast.Delete)):
+            targets = node.targets
+            names += [name for target in targets for name in _targets(target)]
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            if not isinstance(node, ast.AnnAssign) or node.value is not None:
+                names += _targets(node.target)
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            names += _targets(node.target)
+        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            names += _targets(node.optional_vars)
+        elif isinstance(node, ast.NamedExpr):
+            names += _targets(node.target)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.append(node.name)
+        elif isinstance(node, ast.Import):
+            names += [alias.asname or alias.name.partition(".")[0] for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names += [alias.asname or alias.name for alias in node.names]  # "*" kept as is
+        elif isinstance(node, ast.Global):
+            names += node.names
+        elif type(node).__name__ in ("MatchAs", "MatchStar") and getattr(node, "name", None):
+            names.append(node.name)  # type: ignore[attr-defined]
+        elif type(node).__name__ == "MatchMapping" and getattr(node, "rest", None):
+            names.append(node.rest)  # type: ignore[attr-defined]
+    return names
+
+
+def _import_time_nodes(node: ast.AST, into_classes: bool = True):
+    """The nodes of ``node`` that run when the module executes: not function bodies or
+    lambdas (their decorators, defaults and annotations do run), and class bodies only if
+    ``into_classes``. Comprehensions at module level run too."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            stack += current.decorator_list
+            stack += _argument_parts(current.args)
+            if current.returns is not None:
+                stack.append(current.returns)
+        elif isinstance(current, ast.Lambda):
+            stack += _argument_parts(current.args)
+        elif isinstance(current, ast.ClassDef):
+            stack += current.decorator_list + current.bases + current.keywords
+            if into_classes:
+                stack += current.body
+        else:
+            stack += ast.iter_child_nodes(current)
+
+
+def _argument_parts(args: ast.arguments) -> list[ast.AST]:
+    parts: list[ast.AST] = [*args.defaults, *(d for d in args.kw_defaults if d is not None)]
+    for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+        if arg is not None and arg.annotation is not None:
+            parts.append(arg.annotation)
+    return parts
+
+
+# --- what a unit reads ---------------------------------------------------------------------
+
+
+def _chain(node: ast.AST) -> Chain | None:
+    """``a.b.c`` -> ("a", "b", "c"); None for anything not rooted at a name."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return tuple(reversed(parts))
+
+
+class _ImportTimeReads:
+    """Chains read while the module executes: module body, class bodies, decorators,
+    defaults, annotations (unless postponed by ``from __future__ import annotations``)."""
+
+    def __init__(self, future_annotations: bool) -> None:
+        self.future_annotations = future_annotations
+
+    def reads_of(self, stmt: ast.stmt) -> set[Chain]:
+        found: set[Chain] = set()
+        skip: set[int] = set()
+        if self.future_annotations:
+            for node in _import_time_nodes(stmt):
+                for annotation in _annotations(node):
+                    skip.update(id(inner) for inner in ast.walk(annotation))
+        for node in _import_time_nodes(stmt):
+            if id(node) in skip:
+                continue
+            if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+                chain = _chain(node)
+                if chain is not None:
+                    found.add(chain)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                found.add((node.id,))
+            elif isinstance(node, (ast.AugAssign,)) and isinstance(node.target, ast.Name):
+                found.add((node.target.id,))
+        return found
+
+
+def _annotations(node: ast.AST) -> list[ast.AST]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        args = node.args
+        found = [
+            arg.annotation
+            for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg)
+            if arg is not None and arg.annotation is not None
+        ]
+        return found + ([node.returns] if node.returns is not None else [])
+    if isinstance(node, ast.AnnAssign):
+        return [node.annotation]
+    return []
+
+
+# --- whether rerunning it can change its value -----------------------------------------------
+
+
+def _value_shape(stmt: ast.stmt) -> tuple[tuple[Chain, ...] | None, Chain | None]:
+    """For ``NAME = expression``: the chains whose values decide whether the result is a
+    plain value (None if it never is one), and the chain it aliases (``X = a.Y``), if any."""
+    if isinstance(stmt, ast.Assign):
+        value = stmt.value
+    elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+        value = stmt.value
+    else:
+        return None, None
+    return _plain_leaves(value), _chain(value)
+
+
+def _plain_leaves(node: ast.AST) -> tuple[Chain, ...] | None:
+    """Arithmetic on constants and names gives a plain value if the names hold plain values
+    (an equal plain value counts as unchanged); anything else may be a fresh object."""
+    leaves: list[Chain] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.Constant):
+            continue
+        chain = _chain(current)
+        if chain is not None:
+            leaves.append(chain)
+        elif isinstance(current, ast.BinOp):
+            stack += [current.left, current.right]
+        elif isinstance(current, ast.UnaryOp):
+            stack.append(current.operand)
+        elif isinstance(current, ast.BoolOp):
+            stack += current.values
+        elif isinstance(current, ast.Compare):
+            stack += [current.left, *current.comparators]
+        elif isinstance(current, ast.IfExp):
+            stack += [current.test, current.body, current.orelse]
+        elif isinstance(current, ast.Tuple):
+            stack += current.elts
+        elif isinstance(current, ast.JoinedStr):
+            stack += current.values
+        elif isinstance(current, ast.FormattedValue):
+            stack.append(current.value)
+            if current.format_spec is not None:
+                stack.append(current.format_spec)
+        else:
+            return None
+    return tuple(dict.fromkeys(leaves))
+
+
+def _stable_shape(stmt: ast.stmt) -> bool:
+    """Whether rerunning ``stmt`` with unchanged inputs gives values ``same_value`` accepts,
+    judging by its shape alone (assignments are judged later, from their plain leaves)."""
+    if isinstance(stmt, (ast.Import, ast.ImportFrom, ast.Pass)):
+        return True
+    if isinstance(stmt, ast.Expr):
+        return isinstance(stmt.value, ast.Constant)  # a docstring; a call may do anything
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return _safe_decorators(stmt) and all(
+            _plain_leaves(default) is not None or _chain(default) is not None
+            for default in (*stmt.args.defaults, *(d for d in stmt.args.kw_defaults if d))
+        )
+    if isinstance(stmt, ast.ClassDef):
+        return (
+            _safe_decorators(stmt)
+            and not stmt.keywords
+            and all(_stable_class_item(item) for item in stmt.body)
+        )
+    if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+        return False  # decided from the plain leaves and alias
+    if isinstance(stmt, (ast.If, ast.Try)) or type(stmt).__name__ == "TryStar":
+        # ``try: import x / except ImportError: x = None``, ``if TYPE_CHECKING: import y``
+        nested = [
+            *stmt.body,
+            *stmt.orelse,
+            *getattr(stmt, "finalbody", ()),
+            *(s for handler in getattr(stmt, "handlers", ()) for s in handler.body),
+        ]
+        return all(_stable_nested(inner) for inner in nested)
+    return False
+
+
+def _stable_nested(stmt: ast.stmt) -> bool:
+    if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+        return stmt.value is not None and _plain_leaves(stmt.value) == ()
+    return _stable_shape(stmt)
+
+
+def _stable_class_item(stmt: ast.stmt) -> bool:
+    if isinstance(stmt, ast.AnnAssign) and stmt.value is None:
+        return True  # a bare annotation (a dataclass field without default)
+    if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+        value = stmt.value
+        return value is not None and (_plain_leaves(value) is not None or _chain(value) is not None)
+    return _stable_shape(stmt)
+
+
+def _safe_decorators(stmt: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> bool:
+    for decorator in stmt.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if isinstance(decorator, ast.Call) and any(
+            _plain_leaves(arg) is None for arg in [*decorator.args, *decorator.keywords]
+        ):
+            return False
+        chain = _chain(target)
+        if chain is None:
+            return False
+        dotted = ".".join(chain)
+        if dotted not in _SAFE_DECORATORS and not dotted.endswith(_SAFE_DECORATOR_SUFFIXES):
+            return False
+    return True
+
+
+# --- module-wide facts ----------------------------------------------------------------------
+
+
+def dynamic_notes(tree: ast.Module) -> list[tuple[int, str]]:
+    """The dynamic features the static view cannot follow, with their lines (computed only
+    for modules whose bytecode names one of them: rare, so kept out of the cache)."""
+    notes: dict[tuple[int, str], None] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            chain = _chain(node.func)
+            dotted = ".".join(chain) if chain else ""
+            why = _DYNAMIC_CALLS.get(dotted)
+            if why is None:
+                continue
+            if dotted == "getattr" and len(node.args) >= 2:
+                if isinstance(node.args[1], ast.Constant):
+                    continue
+            if dotted.endswith("import_module") and node.args:
+                if isinstance(node.args[0], ast.Constant):
+                    continue  # a literal name: followed like an import
+            notes[(node.lineno, why)] = None
+    return list(notes)
+
+
+def _aliases(body: list[ast.stmt]) -> tuple[tuple[str, str, int, str | None], ...]:
+    """What module-level imports bind: ``(name, module, level, attribute)``; attribute None
+    binds the module itself (``import a.b as c``, or ``a`` for ``import a.b``), ``"*"`` is a
+    star import."""
+    found: list[tuple[str, str, int, str | None]] = []
+    for stmt in body:
+        for node in _import_time_nodes(stmt, into_classes=False):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        found.append((alias.asname, alias.name, 0, None))
+                    else:
+                        top = alias.name.partition(".")[0]
+                        found.append((top, top, 0, None))
+            elif isinstance(node, ast.ImportFrom):
+                for alias in node.names:
+                    bound = alias.asname or alias.name
+                    found.append((bound, node.module or "", node.level, alias.name))
+    return tuple(found)
+
+
+def _literal_all(body: list[ast.stmt]) -> tuple[str, ...] | None:
+    """``__all__`` when it is a literal list or tuple of strings, else None."""
+    value = None
+    for stmt in body:
+        if isinstance(stmt, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in stmt.targets
+        ):
+            value = stmt.value
+        elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)) and (
+            isinstance(stmt.target, ast.Name) and stmt.target.id == "__all__"
+        ):
+            return None
+    if isinstance(value, (ast.List, ast.Tuple)) and all(
+        isinstance(item, ast.Constant) and isinstance(item.value, str) for item in value.elts
+    ):
+        return tuple(item.value for item in value.elts)  # type: ignore[union-attr]
+    return None
