@@ -32,6 +32,32 @@ def _module_name(path: str) -> str:
     return ".".join(parts)
 
 
+#: pytest's rewritten asserts call ``@py_builtins.locals()`` and ``.globals()``. Seen in
+#: bytecode, those names would mark every test module as binding globals dynamically (so a
+#: rerun could never drop a deleted test). The same builtins under names of our own don't.
+_FRAME_BUILTINS = {"locals": "@hmr_py_locals", "globals": "@hmr_py_globals"}
+
+
+def install_builtins() -> None:
+    import builtins
+
+    for name, alias in _FRAME_BUILTINS.items():
+        setattr(builtins, alias, getattr(builtins, name))
+
+
+class _NoFrameIntrospection(ast.NodeTransformer):
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        self.generic_visit(node)
+        if (
+            isinstance(node.value, ast.Name)
+            and node.value.id == "@py_builtins"
+            and node.attr in _FRAME_BUILTINS
+            and isinstance(node.ctx, ast.Load)
+        ):
+            return ast.copy_location(ast.Name(id=_FRAME_BUILTINS[node.attr], ctx=ast.Load()), node)
+        return node
+
+
 def assertion_pass(config: pytest.Config) -> Callable[[str], tuple[str, Callable] | None] | None:
     """For ``finder.ast_pass``: pytest's rewrite for the files it would rewrite, or None
     when assertion rewriting is off (``--assert=plain``)."""
@@ -41,7 +67,8 @@ def assertion_pass(config: pytest.Config) -> Callable[[str], tuple[str, Callable
     hook = getattr(state, "hook", None)
     if hook is None:
         return None
-    tag = f"pytest-{pytest.__version__}"
+    install_builtins()
+    tag = f"pytest-{pytest.__version__}-hmr1"
     if config.getini("enable_assertion_pass_hook"):
         tag += "-passhook"
 
@@ -52,6 +79,7 @@ def assertion_pass(config: pytest.Config) -> Callable[[str], tuple[str, Callable
         def rewrite_pass(tree: ast.Module, source: bytes | str) -> None:
             data = source.encode() if isinstance(source, str) else source
             rewrite.rewrite_asserts(tree, data, path, config)
+            _NoFrameIntrospection().visit(tree)
 
         return tag, rewrite_pass
 

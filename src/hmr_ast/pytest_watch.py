@@ -14,6 +14,7 @@ import os
 import queue
 import sys
 import threading
+import traceback
 from pathlib import Path
 
 import pytest
@@ -195,9 +196,10 @@ class Watch:
     def on_changes(self, paths: set[str], quiet: bool) -> None:
         modules, triggers, _new_file = self.engine.modules_for(paths, quiet=quiet)
         real = {os.path.realpath(p) for p in paths}
-        retry = [p for p in self.collect_errors if os.path.realpath(p) in real]
-        if quiet:
-            retry = [p for p in retry if self._source_differs(p)]
+        by_path = {os.path.realpath(runtime.records[m].path) for m in modules}
+        retry = [  # test files that failed to import: collect them again when they change
+            p for p in self.collect_errors if os.path.realpath(p) in (by_path if quiet else real)
+        ]
         if not modules and not retry and not (self.engine.failed and _new_file):
             return
         hook, sys.excepthook = sys.excepthook, lambda *args: None  # reported pytest's way
@@ -206,10 +208,6 @@ class Watch:
         finally:
             sys.excepthook = hook
         self.after(outcome, retry, triggers)
-
-    def _source_differs(self, path: Path) -> bool:
-        record = next((r for r in runtime.records.values() if r.path == str(path)), None)
-        return record is None or record.namespace is None
 
     # --- a batch -------------------------------------------------------------------
 
@@ -283,6 +281,9 @@ class Watch:
         except ValueError:
             nodeid = record.path
         strip_our_frames(error)
+        if error.__traceback__ is None:  # a SyntaxError: where it is says it all
+            text = "".join(traceback.format_exception_only(type(error), error)).rstrip()
+            return pytest.CollectReport(nodeid, "failed", text, [])
         info = ExceptionInfo.from_exception(error)
         return pytest.CollectReport(nodeid, "failed", info.getrepr(style="short"), [])
 

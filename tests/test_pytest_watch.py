@@ -1,0 +1,128 @@
+"""``hmr-ast pytest``: a warm pytest that reruns only the tests an edit affects.
+
+Each test starts a real ``hmr-ast pytest -v`` on a project in tmp_path, edits files on disk
+and waits for the report lines it expects.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from harness import HotProcess, make_project, write
+
+SUMMARY = r"^=+ .*\d+ (passed|failed|error).* in [\d.]+s"
+
+PROJECT = {
+    "helpers.py": "def compute():\n    return 1\n\n\ndef other():\n    return 2\n",
+    "core.py": "def base():\n    return 10\n",
+    "api.py": "import core\n\n\ndef total():\n    return core.base() + 1\n",
+    "conftest.py": (
+        "import pytest\n\n\n"
+        "@pytest.fixture(scope='session')\n"
+        "def db():\n"
+        "    print('BUILD DB', flush=True)\n"
+        "    return {'rows': 3}\n"
+    ),
+    "test_things.py": (
+        "import api\nimport helpers\n\n\n"
+        "def test_compute(db):\n    assert helpers.compute() == 1\n\n\n"
+        "def test_other():\n    assert helpers.other() == 2\n\n\n"
+        "def test_through_a_call():\n    assert api.total() == 11\n\n\n"
+        "def test_rows(db):\n    assert db['rows'] == 3\n"
+    ),
+}
+
+
+def hot_pytest(root: Path, *args: str) -> HotProcess:
+    return HotProcess(
+        [sys.executable, "-m", "hmr_ast", "pytest", "-v", "-s", "-p", "no:cacheprovider", *args],
+        root,
+    )
+
+
+def test_an_edit_reruns_only_the_tests_that_read_what_changed(tmp_path: Path) -> None:
+    make_project(tmp_path, PROJECT)
+    with hot_pytest(tmp_path) as hot:
+        hot.out.wait_for(r"^=+ 4 passed")
+        hot.err.wait_for(r"watching")
+        first_run = len(hot.out.seen)
+        write(tmp_path / "helpers.py", PROJECT["helpers.py"].replace("return 1", "return 5"))
+        hot.out.wait_for(r"test_things.py::test_compute FAILED")
+        hot.out.wait_for(r"^E\s+assert 5 == 1")  # pytest's own assertion introspection
+        hot.out.wait_for(r"^=+ 1 failed in")
+        hot.out.wait_for(r"^hmr-ast: 3 unaffected tests not rerun")
+        # through a call chain: the test calls api.total(), which calls core.base()
+        write(tmp_path / "core.py", "def base():\n    return 20\n")
+        line = hot.out.wait_for(r"test_things.py::test_\w+ (PASSED|FAILED)").string
+        assert "test_through_a_call FAILED" in line
+        hot.out.wait_for(r"^=+ 1 failed in")
+        hot.out.wait_for(r"^hmr-ast: 3 unaffected tests not rerun")
+        assert not any("BUILD DB" in line for line in hot.out.seen[first_run:])  # db lived on
+
+
+def test_a_failing_assert_shows_pytests_diff(tmp_path: Path) -> None:
+    make_project(
+        tmp_path,
+        {"test_lists.py": "def test_lists():\n    assert [1, 2, 3] == [1, 2, 3]\n"},
+    )
+    with hot_pytest(tmp_path) as hot:
+        hot.out.wait_for(r"^=+ 1 passed")
+        hot.err.wait_for(r"watching")
+        write(tmp_path / "test_lists.py", "def test_lists():\n    assert [1, 2, 3] == [1, 2, 4]\n")
+        hot.out.wait_for(r"^E\s+At index 2 diff: 3 != 4")
+        hot.out.wait_for(r"^=+ 1 failed in")
+
+
+def test_new_and_removed_tests_appear_and_disappear(tmp_path: Path) -> None:
+    make_project(tmp_path, PROJECT)
+    with hot_pytest(tmp_path) as hot:
+        hot.out.wait_for(r"^=+ 4 passed")
+        hot.err.wait_for(r"watching")
+        first_run = len(hot.out.seen)
+        source = PROJECT["test_things.py"].replace("def test_other", "def test_renamed")
+        write(tmp_path / "test_things.py", source + "\n\ndef test_new():\n    assert False\n")
+        hot.out.wait_for(r"test_things.py::test_renamed PASSED")
+        hot.out.wait_for(r"test_things.py::test_new FAILED")
+        hot.out.wait_for(r"^=+ 1 failed, 1 passed in")
+        hot.out.wait_for(r"^hmr-ast: 3 unaffected tests not rerun")
+        assert not any("test_other" in line for line in hot.out.seen[first_run:])
+
+
+def test_a_changed_fixture_is_rebuilt_and_its_tests_rerun(tmp_path: Path) -> None:
+    make_project(tmp_path, PROJECT)
+    with hot_pytest(tmp_path) as hot:
+        hot.out.wait_for(r"^=+ 4 passed")
+        hot.err.wait_for(r"watching")
+        write(tmp_path / "conftest.py", PROJECT["conftest.py"].replace("'rows': 3", "'rows': 4"))
+        hot.out.wait_for("BUILD DB")
+        hot.out.wait_for(r"test_things.py::test_rows FAILED")
+        hot.out.wait_for(r"^=+ 1 failed, 1 passed in")
+        hot.out.wait_for(r"^hmr-ast: 2 unaffected tests not rerun")
+
+
+def test_a_syntax_error_is_reported_and_watching_goes_on(tmp_path: Path) -> None:
+    make_project(tmp_path, PROJECT)
+    with hot_pytest(tmp_path) as hot:
+        hot.out.wait_for(r"^=+ 4 passed")
+        hot.err.wait_for(r"watching")
+        write(tmp_path / "helpers.py", "def compute(:\n    return 1\n")
+        hot.out.wait_for(r"ERROR collecting helpers.py")
+        hot.out.wait_for(r"SyntaxError")
+        hot.out.wait_for(r"^=+ 1 error in")
+        write(tmp_path / "helpers.py", PROJECT["helpers.py"].replace("return 2", "return 3"))
+        hot.out.wait_for(r"test_things.py::test_other FAILED")
+        hot.out.wait_for(r"^=+ 1 failed in")
+
+
+def test_a_test_file_that_fails_to_import_recovers(tmp_path: Path) -> None:
+    files = dict(PROJECT)
+    files["test_broken.py"] = "import helpers\n\nraise RuntimeError('not yet')\n"
+    make_project(tmp_path, files)
+    with hot_pytest(tmp_path) as hot:
+        hot.out.wait_for(r"ERROR collecting test_broken.py")
+        hot.out.wait_for(r"^=+ .*1 error")
+        hot.err.wait_for(r"watching")
+        write(tmp_path / "test_broken.py", "def test_fixed():\n    assert True\n")
+        hot.out.wait_for(r"test_broken.py::test_fixed PASSED")
+        hot.out.wait_for(r"^=+ .*passed in")
