@@ -11,6 +11,10 @@ import io
 import signal
 from pathlib import Path
 
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
 from harness import TIMEOUT, Stream, write
 from streams import read_to_end
 from web_harness import Hammer, fastapi_project, get, message, serve, wait_until
@@ -78,26 +82,35 @@ def read_to_end_after_ctrl_c(hot) -> int:
 def test_a_stream_keeps_the_old_app_running_and_does_not_hold_the_reload_back(tmp_path):
     project = fastapi_project(tmp_path)
     hot, port = serve(project)
-    with hot:
+    with hot, connect(f"ws://127.0.0.1:{port}/echo", open_timeout=TIMEOUT) as websocket:
         connection, ticks = open_stream(port, "/ticks")
         ticks.wait_for(r"^data: v1 tick 2$")
+        websocket.send("before")
+        assert websocket.recv(timeout=TIMEOUT) == "echo before"
         edit(project / "routes.py", "v1", "v2")
         hot.out.wait_for("^startup v2$")
         assert message(port) == "hello from v2"  # served at once, stream still open
-        ticks.wait_for(r"^data: v1 tick \d+$")  # the stream goes on, on the old code
+        latest = max(int(line.rsplit(" ", 1)[1]) for line in ticks.drain() if "tick" in line)
+        ticks.wait_for(rf"^data: v\d tick {latest + 2}$")  # the stream goes on
+        websocket.send("after")
+        assert websocket.recv(timeout=TIMEOUT) == "echo after"  # and so does the websocket
         assert "shutdown v1" not in hot.out.drain()  # its app is still in use
         connection.close()
-        hot.out.wait_for("^shutdown v1$")  # after its last response ended
+        websocket.close()
+        hot.out.wait_for("^shutdown v1$")  # after its last connection ended
 
 
 def test_close_on_reload_ends_the_old_apps_streams(tmp_path):
     project = fastapi_project(tmp_path)
     hot, port = serve(project, "--close-on-reload")
-    with hot:
+    with hot, connect(f"ws://127.0.0.1:{port}/echo", open_timeout=TIMEOUT) as websocket:
         connection, ticks = open_stream(port, "/ticks")
         ticks.wait_for(r"^data: v1 tick 2$")
         edit(project / "routes.py", "v1", "v2")
         read_to_end(ticks)  # the response ends, cleanly
+        with pytest.raises(ConnectionClosed) as closed:
+            websocket.recv(timeout=TIMEOUT)
+        assert closed.value.rcvd.code == 1012  # "service restart"
         hot.out.wait_for("^shutdown v1$")
         assert message(port) == "hello from v2"
         connection.close()
