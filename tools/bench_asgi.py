@@ -161,6 +161,13 @@ def write_section(text: str) -> None:
     path.write_text(current[:start] + text + ("\n" + rest if rest else ""))
 
 
+_VERSIONS = (
+    "import platform, importlib.metadata as m; "
+    'print(f\'Python {platform.python_version()}, uvicorn-hmr {m.version("uvicorn-hmr")}, '
+    'hmr {m.version("hmr")}, uvicorn {m.version("uvicorn")}\')'
+)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10)
@@ -176,13 +183,19 @@ def main() -> None:
     ).stdout.strip()
     import uvicorn
 
+    others = ""
+    if "uvicorn-hmr (PyPI)" in results:
+        version = subprocess.run(
+            [str(VENV / "bin" / "python"), "-c", _VERSIONS], capture_output=True, text=True
+        ).stdout.strip()
+        others = f" uvicorn-hmr's virtualenv: {version}."
     section = (
         f"{SECTION}\n\n"
         "Edit the endpoint in `routes.py` of `fixtures/fastapi_app` (whose `model.py` sleeps 2 s "
         "at import), time from the save until `GET /` returns the new body (polled every 2 ms), "
         f"{options.rounds} rounds each. `python tools/bench_asgi.py`, commit {commit}, "
         f"Python {platform.python_version()}, uvicorn {uvicorn.__version__}, "
-        f"{os.cpu_count()} cores shared with other work: compare ratios.\n\n"
+        f"{os.cpu_count()} cores shared with other work: compare ratios.{others}\n\n"
         f"{table(results)}\n"
     )
     print(table(results))
