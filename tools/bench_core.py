@@ -1,16 +1,16 @@
-"""The core benchmark of hmr-ast: real processes, real files, real watchers; markdown tables.
+"""The measurements behind ``tools/bench.py``: real processes, real files, real watchers.
 
-    python tools/bench_core.py --quick              # about two minutes
-    python tools/bench_core.py --out bench.md       # full mode, under ten minutes
-
-What it measures, each side by side with plain ``python app.py`` in the same run:
+Each measurement takes a ``Lineup`` (plain python, hmr-ast, the peers, all on one
+interpreter) and returns markdown. Every round is also a correctness check: a round whose
+output is wrong counts as a failure, never as a time.
 
 1. edit-to-effect latency: from ``time.perf_counter()`` right before a file write to the line
    with the new value arriving on the child's stdout (timestamped by a reader thread);
-2. steady-state overhead: CPU kernels timed inside the program, after its imports;
+2. rerun cost against project size and against the size of the edited module;
 3. start-up of a generated 200-module program, cold and warm caches;
-4. rerun cost against project size and against the size of the edited module;
-5. hmr-ast's own import cost, and what it imports before the user's program is ready.
+4. steady-state overhead: CPU kernels timed inside the program, after its imports;
+5. peak RSS of the 200-module program, at ready and after one edit;
+6. hmr-ast's own import cost, and what it imports before the user's program is ready.
 
 Timings on a shared machine are noisy: compare the ratios, which come from runs that
 alternate in one session, more than the absolute numbers.
@@ -18,7 +18,6 @@ alternate in one session, more than the absolute numbers.
 
 from __future__ import annotations
 
-import argparse
 import atexit
 import functools
 import json
@@ -32,22 +31,19 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import bench_programs as programs
 
 REPO = Path(__file__).resolve().parent.parent
-PLAIN = [sys.executable]
-HOT = [sys.executable, "-m", "hmr_ast", "run"]
-WATCHFILES_CLI = [sys.executable, "-m", "watchfiles", "--filter", "python"]
 START_TIMEOUT = 180.0  # a cold start of 1000 modules on a loaded machine
-EDIT_TIMEOUT = 15.0
-RESULT_TIMEOUT = 600.0  # the kernel program under a slow machine
+EDIT_TIMEOUT = 5.0  # hmr-ast's worst rerun here is ~0.2 s; 5 s without the line is a miss
+WRONG_GRACE = 0.5  # after a wrong line, how long the right one may still take
+RESULT_TIMEOUT = 600.0  # the kernel program under a slow tool on a slow machine
 _RERAN = re.compile(r"reran .* in ([\d.]+) ms")
 
 
@@ -59,40 +55,93 @@ class BenchError(Exception):
 class Mode:
     name: str
     latency_rounds: int
-    restart_rounds: tuple[int, int]  # shape (a), shape (b): the same restart, so (b) only in full
+    restart_rounds: int
     watchfiles_rounds: int
+    slow_seconds: float  # the "model load" of the latency program
+    give_up: int  # consecutive rounds without effect after which a scenario stops
     kernel_iterations: int
     kernel_repeats: int
-    kernel_pairs: int
+    kernel_budget: float  # seconds per kernel and run: a slow tool repeats less
+    kernel_runs: int  # runs per tool, in rotating order
     startup_runs: int
+    memory_runs: int
     size_rounds: int
+    module_counts: tuple[int, ...]
+    line_counts: tuple[int, ...]
     importtime_runs: int
 
 
 QUICK = Mode(
     name="quick",
-    latency_rounds=10,
-    restart_rounds=(3, 0),
+    latency_rounds=6,
+    restart_rounds=3,
     watchfiles_rounds=2,
-    kernel_iterations=100_000,
-    kernel_repeats=5,
-    kernel_pairs=5,
-    startup_runs=5,
-    size_rounds=8,
-    importtime_runs=5,
+    slow_seconds=0.5,
+    give_up=1,
+    kernel_iterations=50_000,
+    kernel_repeats=3,
+    kernel_budget=0.15,
+    kernel_runs=2,
+    startup_runs=3,
+    memory_runs=1,
+    size_rounds=5,
+    module_counts=(10, 1000),
+    line_counts=(100, 5000),
+    importtime_runs=3,
 )
 FULL = Mode(
     name="full",
-    latency_rounds=30,
-    restart_rounds=(5, 3),
-    watchfiles_rounds=3,
+    latency_rounds=20,
+    restart_rounds=10,
+    watchfiles_rounds=10,
+    slow_seconds=2.0,
+    give_up=3,
     kernel_iterations=200_000,
     kernel_repeats=7,
-    kernel_pairs=8,
+    kernel_budget=1.0,
+    kernel_runs=6,
     startup_runs=10,
-    size_rounds=20,
+    memory_runs=3,
+    size_rounds=15,
+    module_counts=(10, 100, 1000),
+    line_counts=(100, 1000, 5000),
     importtime_runs=10,
 )
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One way to run the program ``app.py`` of a folder."""
+
+    key: str  # "plain", "hmr-ast", "hmr", "jurigged"
+    command: tuple[str, ...]  # the whole argv, entry included
+    how: str = ""  # one line for the table of tools: version, how it is installed
+    env: tuple[tuple[str, str], ...] = ()  # set for this tool's processes
+
+    def start(self, root: Path, **env: str) -> Child:
+        return Child(self.command, root, child_env(**dict(self.env), **env))
+
+
+@dataclass(frozen=True)
+class Lineup:
+    """What is compared, all on one interpreter: plain python, hmr-ast, and the peers."""
+
+    plain: Tool
+    hot: Tool
+    peers: tuple[Tool, ...]
+    watchfiles_cli: Tool | None = None
+
+    @property
+    def python(self) -> str:
+        return self.plain.command[0]
+
+    @property
+    def reloaders(self) -> tuple[Tool, ...]:
+        return (self.hot, *self.peers)
+
+    @property
+    def runners(self) -> tuple[Tool, ...]:
+        return (self.plain, self.hot, *self.peers)
 
 
 # --- child processes --------------------------------------------------------------------
@@ -100,7 +149,7 @@ FULL = Mode(
 
 def child_env(**extra: str) -> dict[str, str]:
     """The machine sets PYTHONDONTWRITEBYTECODE, which would disable every bytecode cache
-    (hmr-ast's too): drop it for plain python and hmr-ast alike."""
+    (hmr-ast's too): drop it for every tool alike."""
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONUNBUFFERED"] = "1"
@@ -161,11 +210,12 @@ _children: set[Child] = set()
 class Child:
     """One program run, in its own process group so that its own children die with it."""
 
-    def __init__(self, args: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
-        self.args = args
+    def __init__(self, args: list[str] | tuple[str, ...], cwd: Path, env=None) -> None:
+        self.args = list(args)
+        self.peak_rss: int | None = None  # bytes, known once stopped
         self.started = time.perf_counter()
         self.process = subprocess.Popen(
-            args,
+            self.args,
             cwd=cwd,
             env=env or child_env(),
             stdin=subprocess.DEVNULL,
@@ -183,29 +233,32 @@ class Child:
         """(index, timestamp) of the wanted stdout line, or BenchError naming what hung."""
         index = self.out.wait_for(wanted, start, timeout)
         if index is None:
-            state = "exited" if self.process.poll() is not None else f"no line in {timeout:.0f} s"
+            state = "exited" if self.out.closed else f"no line in {timeout:.0f} s"
             raise BenchError(
-                f"`{shlex.join(self.args[1:])}` never printed {what} ({state}).\n"
+                f"`{shlex.join(self.args)}` never printed {what} ({state}).\n"
                 f"stdout tail:\n{self.out.tail()}\nstderr tail:\n{self.err.tail()}"
             )
         return index, self.out.items[index][0]
 
     def stop(self) -> None:
-        # Only while the process is not reaped: then its group id cannot belong to anyone else.
+        """Kill the group and reap the process with ``wait4``, which also says its peak RSS."""
         if self.process.returncode is None:
+            # Not reaped yet, so its group id cannot belong to anyone else.
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            sys.stderr.write(f"bench: process {self.process.pid} did not die\n")
+            try:
+                _, status, usage = os.wait4(self.process.pid, 0)
+                self.process.returncode = os.waitstatus_to_exitcode(status)
+                self.peak_rss = usage.ru_maxrss * 1024  # kilobytes on Linux
+            except ChildProcessError:
+                self.process.wait(timeout=30)
         _children.discard(self)
 
 
 @atexit.register
-def _stop_children() -> None:
+def stop_children() -> None:
     for child in list(_children):
         child.stop()
 
@@ -251,63 +304,84 @@ def progress(message: str) -> None:
     sys.stderr.flush()
 
 
-# --- 1 and 4: edit-to-effect ------------------------------------------------------------
+def rotated(items: tuple | list, run: int) -> list:
+    """Run ``run``'s order: shifted each run and reversed every other, so drift in machine
+    load hits every tool alike."""
+    shift = run % len(items)
+    order = list(items[shift:]) + list(items[:shift])
+    return order[::-1] if run % 2 else order
+
+
+# --- edit-to-effect rounds (1 and 4) ------------------------------------------------------
 
 
 @dataclass
 class Rounds:
-    """Edit-to-effect latencies of one scenario."""
+    """Edit-to-effect latencies of one tool in one scenario."""
 
-    label: str
-    latencies: list[float]
-    failures: int
-    notes: list[str]
-    reported: list[float]  # hmr-ast's own "reran ... in X ms"
-    rounds: int
+    tool: str
+    latencies: list[float] = field(default_factory=list)
+    failures: int = 0
+    notes: list[str] = field(default_factory=list)
+    reported: list[float] = field(default_factory=list)  # hmr-ast's own "reran ... in X ms"
+    rounds: int = 0  # rounds actually run
     first: float | None = None  # the first edit after start-up, included in median and max
+    gave_up: bool = False
 
-    def row(self, target: float | None = None) -> list[str]:
-        mid = median(self.latencies)
-        ok = None if target is None or not self.latencies else mid <= target and not self.failures
+    @property
+    def median(self) -> float:
+        return median(self.latencies)
+
+    def cells(self) -> list[str]:
+        """rounds, failures, first, median, max, self-reported, notes."""
         return [
-            self.label,
             str(self.rounds),
-            str(self.failures),
+            str(self.failures) if not self.failures else f"**{self.failures}**",
             ms(self.first),
-            ms(mid),
+            ms(self.median),
             ms(max(self.latencies) if self.latencies else None),
             ms(median(self.reported)) if self.reported else "",
-            verdict(ok) if target is not None else "",
-            _summarize_notes(self.notes),
+            self.summary(),
         ]
+
+    def summary(self) -> str:
+        """``3 x wrong line (e.g. `value 5 8`); 1 x no new value in 5 s; gave up``."""
+        parts = []
+        for kind in (_WRONG, _LATE, _REPEATED, _EXITED):
+            found = [note.partition("\t")[2] for note in self.notes if note.startswith(kind)]
+            if not found:
+                continue
+            text = f"{len(found)} x {kind}"
+            examples = list(dict.fromkeys(found))[:2] if kind == _WRONG else []
+            if examples:
+                text += f" (e.g. {', '.join(f'`{line}`' for line in examples)})"
+            parts.append(text)
+        if self.gave_up:
+            parts.append("stopped: no effect in the rounds before")
+        return "; ".join(parts)
 
 
 ROUND_HEADERS = [
-    "scenario",
     "rounds",
     "failures",
     "first edit ms",
     "median ms",
     "max ms",
     "hmr-ast says rerun took (median ms)",
-    "target",
     "notes",
 ]
 
+_WRONG, _LATE = "wrong line", f"no new value in {EDIT_TIMEOUT:.0f} s"
+_REPEATED, _EXITED = "repeated line", "the process exited"
+
 
 def _pause(rng: random.Random) -> None:
-    """Edits land at random moments relative to the watcher's polling."""
+    """Edits land at random moments relative to the watchers' polling."""
     time.sleep(rng.uniform(0.15, 0.4))
 
 
-_WRONG, _LATE, _REPEATED = "wrong line", f"no new value in {EDIT_TIMEOUT:.0f} s", "repeated line"
-
-
-def _judge(lines: list[str], expected: str, allowed: set[str], notes: list[str]) -> bool:
-    """Whether the output of one round is right: the expected line once, nothing stale.
-
-    ``notes`` gets one entry per problem: a kind, then (for wrong lines) the line itself.
-    """
+def _judge(lines: list[str], expected: str, allowed: frozenset[str], notes: list[str]) -> bool:
+    """Whether the output of one round is right: the expected line, nothing stale or torn."""
     wrong = [line for line in lines if line != expected and line not in allowed]
     notes += [f"{_WRONG}\t{line}" for line in wrong]
     if lines.count(expected) > 1:
@@ -315,157 +389,177 @@ def _judge(lines: list[str], expected: str, allowed: set[str], notes: list[str])
     return not wrong
 
 
-def _summarize_notes(notes: list[str]) -> str:
-    """``3 wrong lines (e.g. `value 5 8`, `valuevalue 6 12`); 1 no new value in 15 s``."""
-    parts = []
-    for kind in (_WRONG, _LATE, _REPEATED):
-        found = [note.partition("\t")[2] for note in notes if note.startswith(kind)]
-        if not found:
-            continue
-        text = f"{len(found)} x {kind}"
-        examples = list(dict.fromkeys(found))[:3] if kind == _WRONG else []
-        if examples:
-            text += f" (e.g. {', '.join(f'`{line}`' for line in examples)})"
-        parts.append(text)
-    return "; ".join(parts)
+def _wait_round(child: Child, expected: str, allowed: frozenset[str], start: int) -> int | None:
+    """Index of the expected line; None if it did not come in EDIT_TIMEOUT, or not within
+    WRONG_GRACE of a wrong line (a peer that prints a stale value will not fix it later)."""
+    deadline = time.monotonic() + EDIT_TIMEOUT
+    settled = child.out.wait_for(lambda line: line not in allowed, start, EDIT_TIMEOUT)
+    if settled is None or child.out.items[settled][1] == expected:
+        return settled
+    remaining = min(deadline - time.monotonic(), WRONG_GRACE)
+    return child.out.wait_for(is_line(expected), settled, max(remaining, 0.0))
 
 
 def watched_rounds(
-    label: str,
-    command: list[str],
+    tool: Tool,
     root: Path,
     rounds: int,
+    give_up: int,
     source: Callable[[int], str] = programs.leaf_source,
     *,
     allowed: frozenset[str] = frozenset(),
     seed: int = 7,
 ) -> Rounds:
-    """Start ``command`` (a watcher: ``hmr-ast run app.py``, the watchfiles CLI), then time
-    ``rounds`` rewrites of ``leaf.py`` (to ``source(n)``) each to its effect on stdout."""
+    """Start ``tool`` (a watcher) on ``root/app.py``, then time ``rounds`` rewrites of
+    ``leaf.py`` (to ``source(n)``) each to its effect on stdout. Stops after ``give_up``
+    rounds in a row without the new value (a peer that cannot do this edit)."""
     rng = random.Random(seed)
-    child = Child(command, root)
-    latencies: list[float] = []
-    reported: list[float] = []
-    notes: list[str] = []
-    failures = 0
-    first = None
+    (root / "leaf.py").write_text(source(0))
+    result = Rounds(tool.key)
+    child = tool.start(root)
+    misses = 0
     try:
         child.wait_line(is_line(programs.expected_value_line(0)), 0, START_TIMEOUT, "its value")
-        time.sleep(1.0)  # as a person would; edits before the watch are caught by a sweep
+        time.sleep(0.5)  # a person's pause before the first save, not a wait for an event
         for value in range(1, rounds + 1):
+            if misses >= give_up:
+                result.gave_up = True
+                break
             _pause(rng)
             out, err = child.out.mark(), child.err.mark()
             expected = programs.expected_value_line(value)
             text = source(value)
+            result.rounds += 1
             started = time.perf_counter()
             (root / "leaf.py").write_text(text)
-            index = child.out.wait_for(is_line(expected), out, EDIT_TIMEOUT)
+            index = _wait_round(child, expected, allowed, out)
             if index is None:
-                failures += 1
-                notes.append(_LATE)
-                _judge(child.out.since(out), expected, allowed, notes)
-                if child.process.poll() is not None:
-                    raise BenchError(f"{label}: the process exited:\n{child.err.tail()}")
+                misses += 1
+                result.failures += 1
+                lines = child.out.since(out)
+                _judge(lines, expected, allowed, result.notes)
+                if all(line in allowed for line in lines):
+                    result.notes.append(_EXITED if child.out.closed else _LATE)
+                if child.out.closed:
+                    break
                 continue
-            latencies.append(child.out.items[index][0] - started)
+            misses = 0
+            result.latencies.append(child.out.items[index][0] - started)
             if value == 1:
-                first = latencies[0]
+                result.first = result.latencies[0]
             time.sleep(0.1)  # anything printed late (a second rerun) belongs to this round
-            if not _judge(child.out.since(out), expected, allowed, notes):
-                failures += 1
+            if not _judge(child.out.since(out), expected, allowed, result.notes):
+                result.failures += 1
             said = [_RERAN.search(line) for line in child.err.since(err)]
-            reported += [float(m.group(1)) / 1000 for m in said if m][:1]
+            result.reported += [float(m.group(1)) / 1000 for m in said if m][:1]
     finally:
         child.stop()
-    return Rounds(label, latencies, failures, notes, reported, rounds, first)
+    return result
 
 
-def restart_rounds(label: str, root: Path, rounds: int, seed: int = 11) -> Rounds:
-    """What uvicorn --reload does with a perfect watcher: kill, start ``python app.py`` again."""
+def restart_rounds(plain: Tool, root: Path, rounds: int, seed: int = 11) -> Rounds:
+    """What uvicorn --reload does with a perfect watcher: kill, start ``python app.py`` again.
+
+    Without ``.pyc`` files: an edit within the same second that keeps the file's size (our
+    ``VALUE = 1`` -> ``VALUE = 2``) would otherwise run the stale cached code, as CPython's
+    mtime-based ``.pyc`` check allows."""
     rng = random.Random(seed)
-    child = Child([*PLAIN, "app.py"], root)
-    latencies: list[float] = []
-    notes: list[str] = []
-    failures = 0
+    (root / "leaf.py").write_text(programs.leaf_source(0))
+    result = Rounds("full restart")
+    restart = replace(plain, env=(("PYTHONDONTWRITEBYTECODE", "1"),))
+    _clear_caches(root)
+    child = restart.start(root)
     try:
         child.wait_line(is_line(programs.expected_value_line(0)), 0, START_TIMEOUT, "its value")
         for value in range(1, rounds + 1):
             _pause(rng)
             expected = programs.expected_value_line(value)
+            result.rounds += 1
             started = time.perf_counter()
             (root / "leaf.py").write_text(programs.leaf_source(value))
             child.stop()
-            child = Child([*PLAIN, "app.py"], root)
-            index, stamp = child.wait_line(is_line(expected), 0, START_TIMEOUT, repr(expected))
-            latencies.append(stamp - started)
-            if not _judge(child.out.since(0), expected, {programs.SLOW_BANNER}, notes):
-                failures += 1
+            child = restart.start(root)
+            _, stamp = child.wait_line(is_line(expected), 0, START_TIMEOUT, repr(expected))
+            result.latencies.append(stamp - started)
+            banner = frozenset({programs.SLOW_BANNER})
+            if not _judge(child.out.since(0), expected, banner, result.notes):
+                result.failures += 1
     finally:
         child.stop()
-    return Rounds(
-        label, latencies, failures, notes, [], rounds, latencies[0] if latencies else None
-    )
+    result.first = result.latencies[0] if result.latencies else None
+    return result
 
+
+# --- 1: edit-to-effect latency ------------------------------------------------------------
 
 _SHAPES = (
     ("once", "(a) entry prints once and finishes"),
     ("loop", "(b) entry loops, reading `leaf.VALUE`, `mid.DOUBLE`"),
     ("loop-call", "(c) entry loops, calling `mid.value()`"),
+    ("loop-leaf", "(d) entry loops, reading only `leaf.VALUE`"),
 )
 
 
-def bench_latency(mode: Mode, tmp: Path) -> str:
+def bench_latency(mode: Mode, lineup: Lineup, tmp: Path) -> str:
     rows = []
-    hot_medians = []
-    restart_median = float("nan")
+    by_tool: dict[str, list[float]] = {}
+    banner = frozenset({programs.SLOW_BANNER})
     for shape, label in _SHAPES:
         root = tmp / f"latency-{shape}"
-        programs.latency_program(root, shape)
-        progress(f"latency {label}: hmr-ast")
-        hot = watched_rounds(f"hmr-ast, {label}", [*HOT, "app.py"], root, mode.latency_rounds)
-        rows.append(hot.row(0.020))
-        hot_medians.append(median(hot.latencies))
-        if shape == "loop-call":
-            continue
-        rounds = mode.restart_rounds[0 if shape == "once" else 1]
-        if not rounds:
+        programs.latency_program(root, shape, slow_seconds=mode.slow_seconds)
+        for tool in lineup.reloaders:
+            progress(f"latency {label}: {tool.key}")
+            result = watched_rounds(tool, root, mode.latency_rounds, mode.give_up)
+            rows.append([label, f"**{tool.key}**", *result.cells()])
+            if result.latencies and not result.failures:
+                by_tool.setdefault(tool.key, []).append(result.median)
+        if shape != "once":
             continue
         progress(f"latency {label}: full restart")
-        (root / "leaf.py").write_text(programs.leaf_source(0))
-        restart = restart_rounds(f"full restart (kill + start), {label}", root, rounds)
-        rows.append(restart.row())
-        if shape == "once":
-            restart_median = median(restart.latencies)
+        restart = restart_rounds(lineup.plain, root, mode.restart_rounds)
+        rows.append([label, "full restart (kill + start)", *restart.cells()])
+        by_tool["full restart"] = [restart.median]
+        if lineup.watchfiles_cli:
             progress(f"latency {label}: watchfiles CLI")
-            (root / "leaf.py").write_text(programs.leaf_source(0))
-            command = [*WATCHFILES_CLI, f"{shlex.quote(sys.executable)} app.py", "."]
-            banner = frozenset({programs.SLOW_BANNER})
-            label = f"`watchfiles 'python app.py'` CLI, {label}"
-            cli = watched_rounds(label, command, root, mode.watchfiles_rounds, allowed=banner)
-            rows.append(cli.row())
-    speedup = restart_median / max(hot_medians)
+            cli = watched_rounds(
+                lineup.watchfiles_cli, root, mode.watchfiles_rounds, mode.give_up, allowed=banner
+            )
+            rows.append([label, "`watchfiles 'python app.py'` CLI", *cli.cells()])
     return "\n".join(
         [
-            "## 1. Edit-to-effect latency (target: median <= 20 ms)",
+            "## 1. Edit-to-effect latency (target: hmr-ast median <= 20 ms)",
             "",
-            "Program: entry imports `slow` (`time.sleep(2)`, a model load), `leaf` and `mid` "
-            "(`DOUBLE = leaf.VALUE * 2`); each round rewrites `leaf.py` and waits for "
-            "`value N 2N` on stdout. A round fails if that line does not come within 15 s or "
-            "any other line is printed: a half-updated `value N 2(N-1)`, a torn line, the "
-            "slow module loading again. A repeated correct line is noted, not failed.",
+            f"Program: the entry imports `slow` (`time.sleep({mode.slow_seconds:g})`, a model "
+            "load), `leaf` and `mid` (`DOUBLE = leaf.VALUE * 2`); each round rewrites `leaf.py` "
+            "and waits for `value N 2N` on stdout. A round fails if that line does not come "
+            f"within {EDIT_TIMEOUT:.0f} s, or any other line comes: a half-updated "
+            "`value N 2(N-1)`, a torn line, the slow module loading again (allowed only for the "
+            f"restarts). A scenario stops after {mode.give_up} round(s) in a row without the "
+            "new value. A repeated correct line is noted, not failed.",
             "",
-            table(ROUND_HEADERS, rows),
+            table(["scenario", "tool", *ROUND_HEADERS], rows),
             "",
-            f"Full restart (a) / slowest hmr-ast median: {speedup:.0f}x.",
+            _speedups(by_tool),
         ]
     )
 
 
-# --- 2: steady-state overhead -------------------------------------------------------------
+def _speedups(by_tool: dict[str, list[float]]) -> str:
+    """How many times faster each reloader shows a change than a restart (shape a)."""
+    restart = by_tool.get("full restart", [float("nan")])[0]
+    parts = [
+        f"{key} {restart / max(medians):.0f}x (its slowest clean shape: {ms(max(medians))} ms)"
+        for key, medians in by_tool.items()
+        if key != "full restart" and medians
+    ]
+    return f"Full restart (a) median / each tool's: {'; '.join(parts) or 'n/a'}."
 
 
-def _kernel_run(command: list[str], root: Path) -> dict[str, float]:
-    child = Child([*command, "app.py"], root)
+# --- 4: steady-state overhead -------------------------------------------------------------
+
+
+def _kernel_run(tool: Tool, root: Path) -> dict[str, dict[str, float]]:
+    child = tool.start(root)
     try:
         index, _ = child.wait_line(
             lambda line: line.startswith("BENCH-JSON "), 0, RESULT_TIMEOUT, "its timings"
@@ -475,75 +569,90 @@ def _kernel_run(command: list[str], root: Path) -> dict[str, float]:
         child.stop()
 
 
-def bench_overhead(mode: Mode, tmp: Path) -> str:
+def _kernel_runs(mode: Mode, lineup: Lineup, root: Path) -> dict[str, list[dict]]:
+    """Each tool's runs, in rotating order; a run that printed no result is an empty dict."""
+    runs: dict[str, list[dict]] = {tool.key: [] for tool in lineup.runners}
+    for run in range(mode.kernel_runs):
+        for tool in rotated(lineup.runners, run):
+            progress(f"overhead: run {run + 1}/{mode.kernel_runs} ({tool.key})")
+            try:
+                runs[tool.key].append(_kernel_run(tool, root))
+            except BenchError as error:
+                progress(f"overhead: {tool.key} failed: {error}")
+                runs[tool.key].append({})
+    return runs
+
+
+def _kernel_cell(key: str, runs: list[dict], base: float, truth) -> tuple[str, float | None]:
+    """``1.02x`` (and failures), the ratio of the median best time to plain python's."""
+    good = [run["times"][key] for run in runs if run and run["checks"].get(key) == truth]
+    failed = len(runs) - len(good)
+    value = median(good) / base if good else None
+    text = ratio(value) + (f" (**{failed} wrong/failed**)" if failed else "")
+    return text, value
+
+
+def bench_overhead(mode: Mode, lineup: Lineup, tmp: Path) -> str:
     root = tmp / "kernels"
-    programs.kernel_program(root, iterations=mode.kernel_iterations, repeats=mode.kernel_repeats)
-    runs: dict[str, list[dict[str, float]]] = {"plain": [], "hot": []}
-    order = []
-    for pair in range(mode.kernel_pairs):  # ABBA: drift in machine load cancels out
-        order += ["plain", "hot"] if pair % 2 == 0 else ["hot", "plain"]
-    for number, variant in enumerate(order, 1):
-        progress(f"overhead: run {number}/{len(order)} ({variant})")
-        runs[variant].append(_kernel_run(PLAIN if variant == "plain" else HOT, root))
+    programs.kernel_program(
+        root,
+        iterations=mode.kernel_iterations,
+        repeats=mode.kernel_repeats,
+        budget=mode.kernel_budget,
+    )
+    runs = _kernel_runs(mode, lineup, root)
+    plain_runs = [run for run in runs["plain"] if run]
+    if not plain_runs:
+        raise BenchError("plain python never printed its kernel timings")
+    others = [tool.key for tool in lineup.runners if tool.key != "plain"]
     sections = []
-    for placement, limit in (("function", 1.03), ("module level", None)):
+    for placement in ("function", "module level"):
         rows = []
-        ratios = []
+        ratios: dict[str, list[float]] = {key: [] for key in others}
         for name in programs.KERNELS:
             key = f"{placement}: {name}"
-            # Each run's best-of-N filters noise inside a process; the median over runs
-            # filters the fast or slow modes a whole process can land in (layout, CPU).
-            plain = median([run[key] for run in runs["plain"]])
-            hot = median([run[key] for run in runs["hot"]])
-            pair_ratios = [h[key] / p[key] for p, h in zip(runs["plain"], runs["hot"])]
-            ratios.append(hot / plain)
-            ok = hot / plain <= 1.10 if limit else None
-            rows.append(
-                [
-                    name,
-                    ms(plain),
-                    ms(hot),
-                    ratio(hot / plain),
-                    f"{min(pair_ratios):.2f}-{max(pair_ratios):.2f}",
-                    verdict(ok) if limit else "",
-                ]
+            base = median([run["times"][key] for run in plain_runs])
+            truth = plain_runs[0]["checks"][key]
+            row = [name, ms(base)]
+            for tool_key in others:
+                text, value = _kernel_cell(key, runs[tool_key], base, truth)
+                row.append(text)
+                if value is not None:
+                    ratios[tool_key].append(value)
+            rows.append(row)
+        means = {key: geomean(values) for key, values in ratios.items()}
+        rows.append(["**geomean**", "", *(f"**{ratio(means[key])}**" for key in others)])
+        if placement == "function":
+            hot = means["hmr-ast"]
+            worst = max(ratios["hmr-ast"], default=float("nan"))
+            target = (
+                f"hmr-ast target: geomean <= 1.03x ({verdict(hot <= 1.03)}), none worse "
+                f"than 1.10x (worst {ratio(worst)}: {verdict(worst <= 1.10)})."
             )
-        mean = geomean(ratios)
-        rows.append(
-            [
-                "**geomean**",
-                "",
-                "",
-                f"**{ratio(mean)}**",
-                "",
-                verdict(mean <= limit) if limit else "",
-            ]
-        )
-        headers = ["kernel", "plain ms", "hmr-ast ms", "ratio", "run-pair range"]
-        headers.append("target (<= 1.10x each)" if limit else "")
-        title = (
-            "Loop inside a function (not instrumented: the target applies)"
-            if limit
-            else "Same loop at module level of the entry (instrumented code; reported apart)"
-        )
-        sections += [f"### {title}", "", table(headers, rows), ""]
+            title = "Loop inside a function (the code where real work lives)"
+        else:
+            target = "No target: hmr-ast records reads in module-level code while it runs."
+            title = "Same loop at module level of the entry"
+        headers = ["kernel", "plain ms", *(f"{key} / plain" for key in others)]
+        sections += [f"### {title}", "", table(headers, rows), "", target, ""]
     return "\n".join(
         [
-            "## 2. Steady-state overhead (target: geomean <= 1.03x, none worse than 1.10x)",
+            "## 4. Steady-state overhead (target: hmr-ast geomean <= 1.03x, none > 1.10x)",
             "",
             f"Each kernel: {mode.kernel_iterations:,} iterations in a function, "
-            f"{mode.kernel_iterations // programs.MODULE_LEVEL_SHARE:,} at module level, best of "
-            f"{mode.kernel_repeats} inside each run, timed by the program itself after its "
-            f"imports; {mode.kernel_pairs} runs each of `python app.py` and "
-            "`hmr-ast run app.py`, alternated (ABBA); ms = median over runs of each run's best; "
-            "ratio = hmr-ast / plain.",
+            f"{mode.kernel_iterations // programs.MODULE_LEVEL_SHARE:,} at module level, best "
+            f"of up to {mode.kernel_repeats} (fewer once {mode.kernel_budget:g} s are spent on "
+            "it), timed by the program itself after its imports; "
+            f"{mode.kernel_runs} runs per tool, in rotating order. Ratio = median over runs of "
+            "each run's best / plain python's. A run whose kernel computed a different result "
+            "than plain python's is a failure, not a time.",
             "",
             *sections,
         ]
     )
 
 
-# --- 3: start-up --------------------------------------------------------------------------
+# --- 3: start-up and memory -----------------------------------------------------------------
 
 
 def _clear_caches(root: Path) -> None:
@@ -551,138 +660,259 @@ def _clear_caches(root: Path) -> None:
         shutil.rmtree(cache, ignore_errors=True)
 
 
-def _alternate(run: int, first, second) -> tuple:
-    """ABBA order: which variant goes first flips each run, so drift in load cancels out."""
-    return (first, second) if run % 2 == 0 else (second, first)
-
-
-def time_to_ready(command: list[str], root: Path, env: dict[str, str] | None = None) -> float:
-    child = Child(command, root, env)
+def time_to_ready(tool: Tool, root: Path, **env: str) -> tuple[float, int]:
+    """Seconds from ``Popen`` to ``ready`` and the value line after it (the output check),
+    and the peak RSS in bytes when the process is stopped right after."""
+    child = tool.start(root, **env)
     try:
         _, stamp = child.wait_line(is_line("ready"), 0, START_TIMEOUT, "'ready'")
-        return stamp - child.started
+        value = programs.expected_value_line(0)
+        child.wait_line(is_line(value), 0, START_TIMEOUT, repr(value))
     finally:
         child.stop()
+    return stamp - child.started, child.peak_rss or 0
 
 
-def bench_startup(mode: Mode, tmp: Path) -> tuple[str, Path]:
+@dataclass
+class Startup:
+    """Times to ready and peak RSS by (tool, "cold" | "warm"); failures by the same key."""
+
+    times: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    rss: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    failures: dict[tuple[str, str], int] = field(default_factory=dict)
+    root: Path | None = None
+
+    def record(self, key: tuple[str, str], tool: Tool, root: Path) -> None:
+        try:
+            seconds, rss = time_to_ready(tool, root)
+        except BenchError as error:
+            progress(f"start-up: {key} failed: {error}")
+            self.failures[key] = self.failures.get(key, 0) + 1
+            return
+        self.times.setdefault(key, []).append(seconds)
+        self.rss.setdefault(key, []).append(rss)
+
+
+def measure_startup(mode: Mode, lineup: Lineup, tmp: Path) -> Startup:
     root = tmp / "startup"
     programs.project_program(root, 200)
-    times: dict[str, list[float]] = {
-        k: [] for k in ("bare", "plain cold", "hot cold", "plain warm", "hot warm")
-    }
-    bare = [sys.executable, "-c", "print('ready', flush=True)"]
+    result = Startup(root=root)
     for run in range(mode.startup_runs):
         progress(f"start-up: cold run {run + 1}/{mode.startup_runs}")
-        times["bare"].append(time_to_ready(bare, root))
-        for variant, command in _alternate(run, ("plain cold", PLAIN), ("hot cold", HOT)):
+        for tool in rotated(lineup.runners, run):
             _clear_caches(root)
-            times[variant].append(time_to_ready([*command, "app.py"], root))
-    time_to_ready([*PLAIN, "app.py"], root)  # fill both caches
-    time_to_ready([*HOT, "app.py"], root)
+            result.record((tool.key, "cold"), tool, root)
+    for tool in lineup.runners:  # fill every cache
+        time_to_ready(tool, root)
     for run in range(mode.startup_runs):
         progress(f"start-up: warm run {run + 1}/{mode.startup_runs}")
-        for variant, command in _alternate(run, ("plain warm", PLAIN), ("hot warm", HOT)):
-            times[variant].append(time_to_ready([*command, "app.py"], root))
-    medians = {key: median(values) for key, values in times.items()}
+        for tool in rotated(lineup.runners, run):
+            result.record((tool.key, "warm"), tool, root)
+    return result
+
+
+def startup_table(mode: Mode, lineup: Lineup, startup: Startup) -> str:
     rows = []
-    for key, label, base, limit in (
-        ("bare", "`python -c \"print('ready')\"` (interpreter alone)", None, None),
-        ("plain cold", "`python app.py`, no `__pycache__`", None, None),
-        ("hot cold", "`hmr-ast run app.py`, no `__pycache__`", "plain cold", 3.0),
-        ("plain warm", "`python app.py`, `.pyc` cached", None, None),
-        ("hot warm", "`hmr-ast run app.py`, its cache filled", "plain warm", 1.3),
-    ):
-        value = medians[key] / medians[base] if base else None
-        extra = f"{ms(medians[key] - medians[base])} ms more" if base else ""  # what hmr-ast adds
-        rows.append(
-            [
-                label,
-                ms(medians[key]),
-                ms(min(times[key])),
-                ms(max(times[key])),
-                ratio(value) if base else "",
-                extra,
-                f"<= {limit}x: {verdict(value <= limit)}" if limit else "",
-            ]
-        )
-    text = "\n".join(
+    limits = {("hmr-ast", "cold"): 3.0, ("hmr-ast", "warm"): 1.3}
+    for cache, what in (("cold", "no `__pycache__`"), ("warm", "caches filled")):
+        base = median(startup.times.get(("plain", cache), []))
+        for tool in lineup.runners:
+            key = (tool.key, cache)
+            times = startup.times.get(key, [])
+            value = median(times) / base
+            limit = limits.get(key)
+            rows.append(
+                [
+                    f"**{tool.key}**, {what}",
+                    str(startup.failures.get(key, 0)),
+                    ms(median(times)),
+                    ms(min(times) if times else None),
+                    ms(max(times) if times else None),
+                    ratio(value),
+                    f"<= {limit}x: {verdict(value <= limit)}" if limit else "",
+                ]
+            )
+    return "\n".join(
         [
-            "## 3. Start-up of a 200-module program (targets: warm <= 1.3x, cold <= 3x)",
+            "## 3. Start-up of a 200-module program (targets: hmr-ast warm <= 1.3x, cold <= 3x)",
             "",
             "Generated program: 200 modules in 8 packages (constants, comprehensions, "
             "functions, a dataclass, a class each; up to two imports of earlier modules); time "
-            "from `Popen` to the entry's `ready` line after importing them all. "
-            f"{mode.startup_runs} runs each, alternated; PYTHONDONTWRITEBYTECODE unset for all.",
+            "from `Popen` to the entry's `ready` line after importing them all (a run fails if "
+            f"`ready` and `value 0 0` do not follow). {mode.startup_runs} runs per variant, in "
+            "rotating order; PYTHONDONTWRITEBYTECODE unset for all; ratio = median / plain "
+            "python's with the same cache state.",
             "",
             table(
-                ["variant", "median ms", "min ms", "max ms", "ratio", "hmr-ast adds", "target"],
+                ["variant", "failures", "median ms", "min ms", "max ms", "ratio", "target"], rows
+            ),
+        ]
+    )
+
+
+def _rss_after_edit(tool: Tool, root: Path) -> tuple[int, bool]:
+    """Peak RSS of one run that started warm, took one edit of ``leaf.py``, and showed it
+    (or did not: the second value)."""
+    (root / "leaf.py").write_text(programs.leaf_source(0))
+    child = tool.start(root)
+    try:
+        child.wait_line(is_line(programs.expected_value_line(0)), 0, START_TIMEOUT, "its value")
+        time.sleep(0.5)  # a person's pause, as in 1
+        start = child.out.mark()
+        (root / "leaf.py").write_text(programs.leaf_source(1))
+        seen = child.out.wait_for(is_line(programs.expected_value_line(1)), start, EDIT_TIMEOUT)
+    finally:
+        child.stop()
+        (root / "leaf.py").write_text(programs.leaf_source(0))
+    return child.peak_rss or 0, seen is not None
+
+
+def mib(size: float | None) -> str:
+    return "n/a" if size is None or math.isnan(size) else f"{size / 2**20:.1f}"
+
+
+def bench_memory(mode: Mode, lineup: Lineup, startup: Startup) -> str:
+    assert startup.root is not None
+    after: dict[str, list[int]] = {}
+    unseen: dict[str, int] = {}
+    for run in range(mode.memory_runs):
+        for tool in rotated(lineup.reloaders, run):
+            progress(f"memory: {tool.key} with one edit, run {run + 1}/{mode.memory_runs}")
+            rss, seen = _rss_after_edit(tool, startup.root)
+            after.setdefault(tool.key, []).append(rss)
+            unseen[tool.key] = unseen.get(tool.key, 0) + (not seen)
+    base = median(startup.rss.get(("plain", "warm"), []))
+    rows = []
+    for tool in lineup.runners:
+        at_ready = median(startup.rss.get((tool.key, "warm"), []))
+        edited = median(after.get(tool.key, []))
+        note = ""
+        if unseen.get(tool.key):
+            note = f"**the edit never showed in {unseen[tool.key]} of {mode.memory_runs} runs**"
+        rows.append(
+            [
+                f"**{tool.key}**",
+                mib(at_ready),
+                ratio(at_ready / base),
+                mib(edited) if tool.key in after else "",
+                ratio(edited / base) if tool.key in after else "",
+                note,
+            ]
+        )
+    return "\n".join(
+        [
+            "## 5. Memory: peak RSS of the 200-module program",
+            "",
+            "Peak resident set size of the tool's process (`wait4`'s `ru_maxrss`): at ready, "
+            "the warm start-up runs of 3 (median); after one edit, "
+            f"{mode.memory_runs} warm run(s) that rewrote `leaf.py` once after the value line "
+            "and waited for the new value "
+            "(hmr-ast builds its dependency graph on the first edit). Ratio = / plain python at "
+            "ready.",
+            "",
+            table(
+                [
+                    "tool",
+                    "at ready MiB",
+                    "ratio",
+                    "after one edit MiB",
+                    "ratio",
+                    "notes",
+                ],
                 rows,
             ),
         ]
     )
-    return text, root
 
 
-# --- 4: rerun cost vs size ----------------------------------------------------------------
+# --- 2: rerun cost vs size ----------------------------------------------------------------
 
 
-def bench_sizes(mode: Mode, tmp: Path) -> str:
+def bench_sizes(mode: Mode, lineup: Lineup, tmp: Path) -> str:
     ready = frozenset({"ready"})  # the entry prints it again on each rerun
-    results = []
-    for modules in (10, 100, 1000):
+    programs_run: list[tuple[str, Path, Callable[[int], str]]] = []
+    for modules in mode.module_counts:
         root = tmp / f"size-{modules}"
         programs.project_program(root, modules)
-        progress(f"rerun cost: {modules} modules")
-        label = f"{modules} modules, 1-line leaf"
-        results.append(
-            watched_rounds(label, [*HOT, "app.py"], root, mode.size_rounds, allowed=ready)
-        )
-    for lines in (100, 1000, 5000):
+        programs_run.append((f"{modules} modules, 1-line leaf", root, programs.leaf_source))
+    for lines in mode.line_counts:
         root = tmp / f"lines-{lines}"
         programs.big_module_program(root, lines)
-        progress(f"rerun cost: {lines}-line module")
-        label = f"3 modules, {lines}-line leaf"
         source = functools.partial(programs.big_leaf_source, lines=lines)
-        command = [*HOT, "app.py"]
-        results.append(
-            watched_rounds(label, command, root, mode.size_rounds, source, allowed=ready)
+        programs_run.append((f"3 modules, {lines}-line leaf", root, source))
+    results: dict[str, list[Rounds]] = {tool.key: [] for tool in lineup.reloaders}
+    for label, root, source in programs_run:
+        for tool in lineup.reloaders:
+            progress(f"rerun cost: {label}: {tool.key}")
+            results[tool.key].append(
+                watched_rounds(tool, root, mode.size_rounds, mode.give_up, source, allowed=ready)
+            )
+    rows = []
+    for index, (label, _, _) in enumerate(programs_run):
+        row = [label]
+        for tool in lineup.reloaders:
+            result = results[tool.key][index]
+            cell = f"{ms(result.median)} (max {ms(max(result.latencies, default=None))})"
+            if result.failures:
+                cell += f", **{result.failures}/{result.rounds} failed**"
+            row.append(
+                cell if result.latencies else f"n/a, **{result.failures}/{result.rounds} failed**"
+            )
+        rows.append(row)
+    counts = len(mode.module_counts)
+    growth = []
+    for tool in lineup.reloaders:
+        medians = [r.median if not r.failures else float("nan") for r in results[tool.key]]
+        flat = medians[counts - 1] / medians[0]
+        big, small = medians[-1], medians[counts]
+        per_line = (big - small) / (mode.line_counts[-1] - mode.line_counts[0])
+        growth.append(
+            f"- **{tool.key}**: {mode.module_counts[-1]} / {mode.module_counts[0]} modules "
+            f"{ratio(flat)}; {ms(per_line * 1000)} ms more per 1000 lines of the edited file "
+            f"({mode.line_counts[0]} to {mode.line_counts[-1]} lines)."
         )
-    rows = [result.row() for result in results]
-    medians = [median(result.latencies) for result in results]
-    growth = medians[2] / medians[0]
-    # Linear: the cost per line from 1000 to 5000 lines is no more than from 100 to 1000.
-    slope_low = (medians[4] - medians[3]) / 900
-    slope_high = (medians[5] - medians[4]) / 4000
-    linear = slope_high <= 1.5 * max(slope_low, 1e-9)
+    hot = [r.median for r in results["hmr-ast"]]
+    flat = hot[counts - 1] / hot[0]
+    growth.append(f"- hmr-ast flat (largest / smallest project <= 1.5x): {verdict(flat <= 1.5)}.")
+    if len(mode.line_counts) == 3:
+        low, mid, high = mode.line_counts
+        slope_low = (hot[counts + 1] - hot[counts]) / (mid - low)
+        slope_high = (hot[counts + 2] - hot[counts + 1]) / (high - mid)
+        linear = slope_high <= 1.5 * max(slope_low, 1e-9)
+        growth.append(
+            f"- hmr-ast linear in lines (cost per line from {mid} to {high} <= 1.5x that from "
+            f"{low} to {mid}: {ms(slope_high * 1000)} vs {ms(slope_low * 1000)} ms per 1000 "
+            f"lines): {verdict(linear)}."
+        )
     return "\n".join(
         [
-            "## 4. Rerun cost against project size (target: flat; at most linear in lines)",
+            "## 2. Scale: rerun cost against project size and edited-file size",
             "",
-            "Each round edits `leaf.py`, read by `reader`, read by the entry (which imports "
-            "every generated module, so the graph holds them all); edit-to-effect as in 1. "
-            "The first edit after start-up is in the median and max too.",
+            "Targets for hmr-ast: flat with project size, at most linear in the edited file's "
+            "lines.",
             "",
-            table(ROUND_HEADERS[:-2] + ["notes"], [row[:-2] + row[-1:] for row in rows]),
+            "Each round edits `leaf.py`, read by `reader` (`VALUE = leaf.VALUE`), read by the "
+            "entry, which imports every generated module first (so a reloader's graph holds "
+            "them all), prints `ready` and the value, and finishes. Edit-to-effect as in 1, "
+            f"{mode.size_rounds} rounds; median ms (max), the first edit after start-up "
+            "included. Failures as in 1.",
             "",
-            f"- 1000 modules / 10 modules: {ratio(growth)} "
-            f"(flat means <= 1.5x: {verdict(growth <= 1.5)}).",
-            f"- Cost per 1000 lines: {ms(slope_low * 1000)} ms from 100 to 1000 lines, "
-            f"{ms(slope_high * 1000)} ms from 1000 to 5000 lines "
-            f"(linear means the second is <= 1.5x the first: {verdict(linear)}).",
+            table(["program", *(f"{tool.key} ms" for tool in lineup.reloaders)], rows),
+            "",
+            *growth,
         ]
     )
 
 
-# --- 5: hmr-ast's own import cost -----------------------------------------------------------
+# --- 6: hmr-ast's own import cost -----------------------------------------------------------
 
 _IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)")
 
 
-def _importtime(statement: str) -> list[tuple[int, int, int, str]]:
+def _importtime(python: str, statement: str) -> list[tuple[int, int, int, str]]:
     """(self us, cumulative us, depth, module) for each import ``statement`` makes."""
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", statement],
+        [python, "-X", "importtime", "-c", statement],
         env=child_env(),
         capture_output=True,
         text=True,
@@ -705,9 +935,9 @@ def _importtime(statement: str) -> list[tuple[int, int, int, str]]:
     return rows
 
 
-def _modules_at_ready(command: list[str], root: Path) -> list[str]:
+def _modules_at_ready(tool: Tool, root: Path) -> list[str]:
     listing = root / "modules.json"
-    time_to_ready([*command, "app.py"], root, child_env(BENCH_MODULES_FILE=str(listing)))
+    time_to_ready(tool, root, BENCH_MODULES_FILE=str(listing))
     return json.loads(listing.read_text())
 
 
@@ -732,10 +962,10 @@ print((time.perf_counter() - started) * 1000, len(set(sys.modules) - before))
 """
 
 
-def _timed_load(statement: str) -> tuple[float, int]:
+def _timed_load(python: str, statement: str) -> tuple[float, int]:
     """Wall milliseconds of ``statement`` in a fresh interpreter, and modules it added."""
     result = subprocess.run(
-        [sys.executable, "-c", _TIMED.format(statement=statement)],
+        [python, "-c", _TIMED.format(statement=statement)],
         env=child_env(),
         capture_output=True,
         text=True,
@@ -747,29 +977,30 @@ def _timed_load(statement: str) -> tuple[float, int]:
     return float(elapsed), int(count)
 
 
-def bench_imports(mode: Mode, startup_root: Path) -> str:
+def bench_imports(mode: Mode, lineup: Lineup, startup_root: Path) -> str:
     rows = []
     for label, statement, when in _LOADS:
-        timings = [_timed_load(statement) for _ in range(mode.importtime_runs)]
+        timings = [_timed_load(lineup.python, statement) for _ in range(mode.importtime_runs)]
         best = min(timings)
         rows.append([label, f"{best[0]:.1f}", str(best[1]), when])
-    baseline = {name for _, _, _, name in _importtime("pass")}
-    session = [row for row in _importtime("import hmr_ast.session") if row[3] not in baseline]
+    baseline = {name for _, _, _, name in _importtime(lineup.python, "pass")}
+    imported = _importtime(lineup.python, "import hmr_ast.session")
+    session = [row for row in imported if row[3] not in baseline]
     heavy_rows = sorted(
         (row for row in session if row[2] <= 1),
         key=lambda row: -row[1],
     )[:12]
-    for command in (PLAIN, HOT):  # warm both caches: this is about a warm start
-        time_to_ready([*command, "app.py"], startup_root)
-    plain = set(_modules_at_ready(PLAIN, startup_root))
-    hot = _modules_at_ready(HOT, startup_root)
+    for tool in (lineup.plain, lineup.hot):  # warm both caches: this is about a warm start
+        time_to_ready(tool, startup_root)
+    plain = set(_modules_at_ready(lineup.plain, startup_root))
+    hot = _modules_at_ready(lineup.hot, startup_root)
     added = [name for name in hot if name not in plain]
     watch = ("networkx", "libcst", "ast", "dis", "inspect", "hmr_ast.transform", "hmr_ast.graph")
     flagged = [name for name in watch if name in added]
     tops = sorted({name.partition(".")[0] for name in added})
     return "\n".join(
         [
-            "## 5. hmr-ast's own import cost",
+            "## 6. hmr-ast's own import cost",
             "",
             f"Each statement timed in a fresh `python -c`, best of {mode.importtime_runs}.",
             "",
@@ -794,95 +1025,3 @@ def bench_imports(mode: Mode, startup_root: Path) -> str:
             f"hmr_ast.transform, hmr_ast.graph): {', '.join(f'`{f}`' for f in flagged) or 'none'}.",
         ]
     )
-
-
-# --- main --------------------------------------------------------------------------------
-
-
-def _header(mode: Mode) -> str:
-    try:
-        revision = subprocess.run(
-            ["git", "-C", str(REPO), "describe", "--always", "--dirty"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        ).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        revision = "unknown"
-    version = subprocess.run(
-        [sys.executable, "-c", "import hmr_ast; print(hmr_ast.__version__)"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout.strip()
-    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    return "\n".join(
-        [
-            f"# hmr-ast core benchmark ({mode.name} mode)",
-            "",
-            f"hmr-ast {version} at `{revision}`, Python {sys.version.split()[0]}, "
-            f"{os.cpu_count()} CPUs, load average at start {load}.",
-        ]
-    )
-
-
-SECTIONS = ("latency", "overhead", "startup", "sizes", "imports")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer rounds: about two minutes")
-    parser.add_argument("--out", type=Path, help="also write the tables to this file")
-    parser.add_argument(
-        "--only", action="append", choices=SECTIONS, help="run only these sections (repeatable)"
-    )
-    arguments = list(sys.argv[1:] if argv is None else argv)
-    options = parser.parse_args(arguments)
-    mode = QUICK if options.quick else FULL
-    wanted = [section for section in SECTIONS if section in (options.only or SECTIONS)]
-    began = time.perf_counter()
-    parts = [_header(mode)]
-    with tempfile.TemporaryDirectory(prefix="hmr-bench-") as directory:
-        tmp = Path(directory)
-        startup_root: Path | None = None
-        for section in wanted:
-            section_began = time.perf_counter()
-            try:
-                if section == "latency":
-                    parts.append(bench_latency(mode, tmp))
-                elif section == "overhead":
-                    parts.append(bench_overhead(mode, tmp))
-                elif section == "startup":
-                    text, startup_root = bench_startup(mode, tmp)
-                    parts.append(text)
-                elif section == "sizes":
-                    parts.append(bench_sizes(mode, tmp))
-                elif section == "imports":
-                    if startup_root is None:
-                        startup_root = tmp / "startup"
-                        programs.project_program(startup_root, 200)
-                    parts.append(bench_imports(mode, startup_root))
-            except BenchError as error:
-                parts.append(f"## {section}: could not measure\n\n```\n{error}\n```")
-                progress(f"{section} failed: {error}")
-            finally:
-                _stop_children()
-                progress(f"{section} took {time.perf_counter() - section_began:.0f} s")
-    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    parts.append(
-        f"Total {time.perf_counter() - began:.0f} s; load average at the end {load}. "
-        f"Command: `python tools/bench_core.py {shlex.join(arguments)}`"
-    )
-    report = "\n\n".join(parts) + "\n"
-    print(report)
-    if options.out:
-        options.out.write_text(report)
-    return 0
-
-
-if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        _stop_children()
-        sys.exit(130)

@@ -71,14 +71,16 @@ ENTRY_SHAPES = {
     "loop": _ENTRY_LOOP.format(reads="leaf.VALUE, mid.DOUBLE"),
     # reads leaf through a function: the entry must start over to see a change
     "loop-call": _ENTRY_LOOP.format(reads="mid.value(), mid.DOUBLE"),
+    # reads only the edited module's own global: no dependent has to rerun
+    "loop-leaf": _ENTRY_LOOP.format(reads="leaf.VALUE, leaf.VALUE * 2"),
 }
 
 
 def latency_program(root: Path, shape: str, *, slow_seconds: float = 2.0) -> Path:
     """Entry imports a slow module (a model load) and reads leaf directly and through mid.
 
-    ``once``: the entry prints once and finishes (hmr-ast reruns it). ``loop`` and
-    ``loop-call``: the entry polls every millisecond and prints when the value changes.
+    ``once``: the entry prints once and finishes (a reloader must rerun it). The ``loop``
+    shapes: the entry polls every millisecond and prints when the value changes.
     """
     _write(
         root / "slow.py",
@@ -165,9 +167,12 @@ def _indent(text: str, spaces: int) -> str:
 MODULE_LEVEL_SHARE = 5
 
 
-def kernel_program(root: Path, *, iterations: int, repeats: int) -> Path:
-    """Each kernel runs ``repeats`` times inside a function and at module level of the entry;
-    the entry prints the best time of each as one ``BENCH-JSON`` line."""
+def kernel_program(root: Path, *, iterations: int, repeats: int, budget: float) -> Path:
+    """Each kernel runs inside a function and at module level of the entry, ``repeats``
+    times or until ``budget`` seconds are spent on it (at least once: a slow tool runs fewer
+    repeats, not fewer iterations). The entry prints one ``BENCH-JSON`` line: the best time
+    of each kernel, and what each computed (the benchmark compares it with plain python's).
+    """
     _write(root / "lib.py", _KERNEL_LIB)
     lines = [
         "import json",
@@ -179,7 +184,9 @@ def kernel_program(root: Path, *, iterations: int, repeats: int) -> Path:
         f"N = {iterations}",
         f"N_MODULE_LEVEL = {max(iterations // MODULE_LEVEL_SHARE, 1)}",
         f"REPEATS = {repeats}",
+        f"BUDGET = {budget!r}",
         "results = {}",
+        "checks = {}",
         "",
         "",
         "def f(x):",
@@ -197,23 +204,36 @@ def kernel_program(root: Path, *, iterations: int, repeats: int) -> Path:
             "",
             "",
             "best = float('inf')",
+            "spent = 0.0",
             "for _ in range(REPEATS):",
             "    started = time.perf_counter()",
-            f"    kernel_{index}()",
+            f"    x = kernel_{index}()",
             "    best = min(best, time.perf_counter() - started)",
+            "    spent += time.perf_counter() - started",
+            "    if spent > BUDGET:",
+            "        break",
             f"results[{f'function: {name}'!r}] = best",
+            f"checks[{f'function: {name}'!r}] = x",
             "",
             "best = float('inf')",
+            "spent = 0.0",
             "for _ in range(REPEATS):",
             "    started = time.perf_counter()",
             _indent(setup, 4),
             "    for i in range(N_MODULE_LEVEL):",
             _indent(body, 8),
             "    best = min(best, time.perf_counter() - started)",
+            "    spent += time.perf_counter() - started",
+            "    if spent > BUDGET:",
+            "        break",
             f"results[{f'module level: {name}'!r}] = best",
+            f"checks[{f'module level: {name}'!r}] = x",
             "",
         ]
-    lines += ["print('BENCH-JSON', json.dumps(results), flush=True)", ""]
+    lines += [
+        "print('BENCH-JSON', json.dumps({'times': results, 'checks': checks}), flush=True)",
+        "",
+    ]
     _write(root / "app.py", "\n".join(lines))
     return root / "app.py"
 
