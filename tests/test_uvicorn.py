@@ -9,6 +9,8 @@ from __future__ import annotations
 import http.client
 import io
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -176,3 +178,19 @@ def test_ctrl_c_shuts_down_cleanly_with_uvicorn_options(tmp_path):
     assert hot.out.seen[-2:] == ["startup v1", "shutdown v1"], hot.out.seen
     assert not [line for line in hot.err.seen if line.startswith("INFO:")], hot.err.seen
     assert not [line for line in hot.err.seen if "Traceback" in line], hot.err.seen
+
+
+def test_usage_mistakes_get_a_message_not_a_traceback(tmp_path):
+    for args, says in (
+        (["main"], "give the app as MODULE:ATTR"),
+        (["main:app", "--workers", "2"], "serves from one process"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "hmr_ast", "uvicorn", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
+        assert done.returncode == 2, done
+        assert says in done.stderr and "Traceback" not in done.stderr, done.stderr

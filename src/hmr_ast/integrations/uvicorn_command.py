@@ -223,7 +223,13 @@ _OURS = ("refresh", "close_on_reload", "include", "exclude", "verbose", "quiet")
 
 def main(argv: list[str]) -> int:
     """``hmr-ast uvicorn ...``: returns the exit code, or leaves at once after Ctrl-C."""
-    code = _command().main(args=argv, prog_name="hmr-ast uvicorn", standalone_mode=False)
+    try:
+        code = _command().main(args=argv, prog_name="hmr-ast uvicorn", standalone_mode=False)
+    except click.ClickException as error:  # a usage mistake: click's message, not a traceback
+        error.show()
+        return error.exit_code
+    except click.Abort:
+        return 1
     code = code if isinstance(code, int) else 0
     _exit_now(code)
     return code
