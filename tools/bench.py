@@ -48,8 +48,9 @@ PEER_NOTES = {
         "watches the imported files (watchdog, 50 ms debounce); on a save it re-executes "
         "the edited module's changed top-level statements and patches changed functions' "
         "code in place. It never reruns other modules or the entry: a value another module "
-        "computed at import time (`mid.DOUBLE`, `reader.VALUE`) stays stale, and an entry "
-        "that has finished prints nothing new."
+        "computed at import time (`mid.DOUBLE`, `reader.VALUE`) stays stale. And its process "
+        "ends when the entry returns, so an entry that prints once and finishes (shape a, "
+        "sections 2 and 5) is never reloaded at all."
     ),
 }
 

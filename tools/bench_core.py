@@ -305,9 +305,9 @@ def progress(message: str) -> None:
 
 
 def rotated(items: tuple | list, run: int) -> list:
-    """Run ``run``'s order: shifted each run and reversed every other, so drift in machine
-    load hits every tool alike."""
-    shift = run % len(items)
+    """Run ``run``'s order: runs come in pairs, one order then its reverse (ABBA), and each
+    pair starts one tool further on, so drift in machine load hits every tool alike."""
+    shift = (run // 2) % len(items)
     order = list(items[shift:]) + list(items[:shift])
     return order[::-1] if run % 2 else order
 
@@ -789,12 +789,15 @@ def bench_memory(mode: Mode, lineup: Lineup, startup: Startup) -> str:
         note = ""
         if unseen.get(tool.key):
             note = f"**the edit never showed in {unseen[tool.key]} of {mode.memory_runs} runs**"
+        if unseen.get(tool.key) == mode.memory_runs:
+            after.pop(tool.key)  # the peak of a run that never reloaded says nothing here
+            note += " (n/a)"
         rows.append(
             [
                 f"**{tool.key}**",
                 mib(at_ready),
                 ratio(at_ready / base),
-                mib(edited) if tool.key in after else "",
+                mib(edited) if tool.key in after else "n/a" if tool.key in unseen else "",
                 ratio(edited / base) if tool.key in after else "",
                 note,
             ]
@@ -804,7 +807,7 @@ def bench_memory(mode: Mode, lineup: Lineup, startup: Startup) -> str:
             "## 5. Memory: peak RSS of the 200-module program",
             "",
             "Peak resident set size of the tool's process (`wait4`'s `ru_maxrss`): at ready, "
-            "the warm start-up runs of 3 (median); after one edit, "
+            "the warm runs of section 3 (median); after one edit, "
             f"{mode.memory_runs} warm run(s) that rewrote `leaf.py` once after the value line "
             "and waited for the new value "
             "(hmr-ast builds its dependency graph on the first edit). Ratio = / plain python at "
