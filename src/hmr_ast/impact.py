@@ -228,6 +228,10 @@ class Analysis:
         self.edges: dict[tuple[str, str], set[str]] = {}
         for module in project.modules.values():
             self._index(module)
+        self._star_importers: dict[str, list[str]] = {}
+        for module in project.modules.values():
+            for source in self._star_sources(module.name):
+                self._star_importers.setdefault(source, []).append(module.name)
         for module in project.modules.values():
             self._add(module)
 
@@ -355,7 +359,9 @@ class Analysis:
             found.update(self.resolve(module.name, chain))
         for bound in unit[static.BINDS]:
             alias = self._aliases[module.name].get(bound)
-            if alias is not None and alias[0] == "name":
+            if bound == STAR:
+                found.update(node(source, STAR) for source in self._star_sources(module.name))
+            elif alias is not None and alias[0] == "name":
                 found.add(node(alias[1], alias[2]))
                 if self._getattr_fallback(alias[1], alias[2]):
                     found.add(node(alias[1], GETATTR))
@@ -378,63 +384,121 @@ class Analysis:
 
     # --- what changes -------------------------------------------------------------------------
 
+    def _star_sources(self, module: str) -> list[str]:
+        alias = self._aliases.get(module, {}).get(STAR)
+        return list(alias[1]) if alias is not None else []
+
+    def origin(self, module: str, name: str, seen: frozenset = frozenset()) -> tuple[str, str]:
+        """Where ``module:name`` is really defined, following ``from x import name`` and
+        ``from x import *`` (re-exports included)."""
+        while (module, name) not in seen:
+            seen = seen | {(module, name)}
+            alias = self._aliases.get(module, {}).get(name)
+            if alias is not None and alias[0] == "name" and alias[1] in self.project.modules:
+                module, name = alias[1], alias[2]
+                continue
+            if name in self._binders.get(module, {}):
+                break
+            for source in self._star_sources(module):
+                if name in self.public_names(source):
+                    module = source
+                    break
+            else:
+                break
+        return module, name
+
+    def _definition(self, module: str, chain: tuple[str, ...]) -> tuple[str, str] | None:
+        """``(module, "f")`` or ``(module, "C.attr")`` for a chain naming a project
+        function, class attribute or method; None when it names something else."""
+        module, name = self.origin(module, chain[0])
+        rest = list(chain[1:])
+        while rest:
+            bound = self.module_bound(module, name)
+            if bound is None:
+                break
+            module, name = self.origin(bound, rest.pop(0))
+        if len(rest) > 1 or module not in self.project.modules:
+            return None
+        return module, ".".join([name, *rest])
+
     def is_plain(self, module: str, name: str, seen: frozenset = frozenset()) -> bool:
         """Whether ``module:name`` surely holds a plain value (a number, a string...), which
         counts as unchanged when recomputed equal."""
-        key = (module, name)
+        return self._leaf_plain(module, (name,), seen)
+
+    def _leaf_plain(self, module: str, leaf: tuple[str, ...], seen: frozenset) -> bool:
+        """Whether a plain-leaf (a name, ``m.NAME``, ``C.ATTR``, or a call) is plain."""
+        call = leaf[0] == static.CALL
+        found = self._definition(module, leaf[1:] if call else leaf)
+        if found is None:
+            return False
+        key = (found, call)
         if key in self._plain:
             return self._plain[key]
         if key in seen:
-            return False
+            return False  # a cycle: nothing proves it plain
         seen = seen | {key}
-        result = self._compute_plain(module, name, seen)
+        where, qualname = found
+        facts = self.project.modules[where].facts
+        if call:
+            leaves = facts.get("returns", {}).get(qualname)
+        elif "." in qualname:
+            leaves = facts.get("class_attributes", {}).get(qualname)
+        else:
+            leaves = self._assigned_leaves(where, qualname)
+        result = leaves is not None and all(self._leaf_plain(where, leaf, seen) for leaf in leaves)
         self._plain[key] = result
         return result
 
-    def _compute_plain(self, module: str, name: str, seen: frozenset) -> bool:
-        alias = self._aliases.get(module, {}).get(name)
-        if alias is not None and alias[0] == "name":
-            return self.is_plain(alias[1], alias[2], seen)
-        record = self.project.modules.get(module)
+    def _assigned_leaves(self, module: str, name: str) -> tuple | None:
+        """The plain leaves of every statement binding ``name`` (None if one is not plain)."""
+        units = self.project.modules[module].units
         binders = self._binders.get(module, {}).get(name)
-        if record is None or not binders:
-            return False
+        if not binders:
+            return None
+        leaves: list = []
         for index in binders:
-            leaves = record.units[index][static.PLAIN]
-            if leaves is None:
-                return False
-            for leaf in leaves:
-                if not self._leaf_plain(module, leaf, seen):
-                    return False
-        return True
-
-    def _leaf_plain(self, module: str, chain: tuple[str, ...], seen: frozenset) -> bool:
-        target_module, name = module, chain[0]
-        for attribute in chain[1:]:
-            bound = self.module_bound(target_module, name)
-            if bound is None:
-                return False
-            target_module, name = bound, attribute
-        return self.is_plain(target_module, name, seen)
+            found = units[index][static.PLAIN]
+            if found is None:
+                return None
+            leaves += found
+        return tuple(leaves)
 
     def stable(self, module: Module, index: int) -> bool:
         """Whether rerunning the unit with unchanged inputs gives unchanged values."""
         unit = module.units[index]
         if unit[static.ALIAS] is not None:
             return True
+        if unit[static.BINDS] == ("__all__",) and module.facts.get("all") is not None:
+            return True  # a literal __all__: the engine compares it by equality
         leaves = unit[static.PLAIN]
-        if leaves is not None:
-            return all(self._leaf_plain(module.name, leaf, frozenset()) for leaf in leaves)
-        if not unit[static.STABLE]:
-            return False
-        for base in unit[static.BASES]:  # a base from outside may bring a metaclass
-            if base[0] not in _BUILTIN_BASES and not any(
-                n.partition(":")[0] in self.project.modules
-                and self._binders.get(n.partition(":")[0], {}).get(n.partition(":")[2])
-                for n in self.resolve(module.name, base)[-1:]
-            ):
+        if leaves is None:
+            if not unit[static.STABLE]:
                 return False
-        return True
+            leaves = unit[static.NEEDS]
+            for base in unit[static.BASES]:  # a base from outside may bring a metaclass
+                if base[0] in _BUILTIN_BASES and len(base) == 1:
+                    continue
+                found = self._definition(module.name, base)
+                if found is None or "." in found[1]:
+                    return False
+        return all(self._leaf_plain(module.name, leaf, frozenset()) for leaf in leaves)
+
+    def _calls(self, module: Module, index: int) -> bool:
+        unit = module.units[index]
+        return any(
+            leaf[0] == static.CALL for leaf in (*(unit[static.PLAIN] or ()), *unit[static.NEEDS])
+        )
+
+    def _reach(self, nodes: set[str]) -> set[str]:
+        """``nodes`` and every name node they read, through functions and classes."""
+        import networkx as nx
+
+        found = set(nodes)
+        for start in nodes:
+            if start in self.graph.reads:
+                found |= nx.descendants(self.graph.reads, start)
+        return found
 
     def edited_names(self, module: Module) -> set[str] | None:
         """The names an edit changed, when the version hmr-ast last ran is known."""
@@ -444,15 +508,49 @@ class Analysis:
         before = _binder_prints(previous.get("units", ()))
         after = _binder_prints(module.units)
         changed = {n for n in before.keys() | after.keys() if before.get(n) != after.get(n)}
+        # A name only imports bind is the same object while it names the same thing.
+        old_targets = self._import_origins(module, previous)
+        new_targets = self._import_origins(module, module.facts)
+        changed = {
+            n
+            for n in changed
+            if n not in old_targets or n not in new_targets or old_targets[n] != new_targets[n]
+        }
         if previous.get("all") != module.facts.get("all"):
             changed.add("__all__")
         return changed
+
+    def _import_origins(self, module: Module, facts: dict) -> dict[str, frozenset]:
+        """For names bound by imports alone (star imports included): where what they hold
+        is defined. ``import a.b`` and ``import a.c`` both bind ``a`` to ``a``."""
+        origins: dict[str, set] = {}
+        stars: list[str] = []
+        for bound, imported, level, attribute in facts.get("aliases", ()):
+            base = self.project.absolute(module, imported, level)
+            if base is None:
+                origins.setdefault(bound, set()).add(("?", imported, level, attribute))
+            elif attribute == STAR:
+                stars.append(base)
+            elif attribute is None:
+                top = level == 0 and bound == imported.partition(".")[0]
+                origins.setdefault(bound, set()).add(("module", bound if top else base))
+            else:
+                origins.setdefault(bound, set()).add(self.origin(base, attribute))
+        for source in stars:
+            for name in self.public_names(source):
+                origins.setdefault(name, set()).add(self.origin(source, name))
+        for unit in facts.get("units", ()):
+            if not unit[static.IMPORT]:
+                for name in unit[static.BINDS]:
+                    origins.pop(name, None)
+        return {name: frozenset(found) for name, found in origins.items()}
 
     def changed_names(self, module: Module, changed: set[str], edited: set[str] | None) -> set[str]:
         """Names of ``module`` whose values may change when it reruns now, given the name
         nodes known to change and the names its edit changed (None: it was edited, how is
         unknown, so every name may change)."""
         names = (set(self._binders[module.name]) | module.global_stores) - {STAR}
+        names |= self._star_bound(module, changed)
         if module.dynamic or module.error or edited is None:
             return names | self._star_names(module)
         result = set(edited) | module.global_stores
@@ -465,11 +563,24 @@ class Analysis:
                 if not binds:
                     continue
                 reads = self.unit_reads(module, index)
+                if self._calls(module, index):
+                    reads = self._reach(reads)  # a call's result depends on what it reads
                 if not self.stable(module, index) or reads & changed or reads & own_changed:
+                    if STAR in binds:
+                        binds |= self._star_bound(module, changed)
                     result |= binds
                     own_changed |= {node(module.name, n) for n in binds}
                     grew = True
-        return result & (names | {"__all__"})
+        return result & (names | {"__all__"} | set(edited))  # removed names too
+
+    def _star_bound(self, module: Module, changed: set[str]) -> set[str]:
+        """What a rerun star import binds anew: the sources' names that changed (added and
+        removed ones included)."""
+        names: set[str] = set()
+        for source in self._star_sources(module.name):
+            prefix = f"{source}:"
+            names.update(n[len(prefix) :] for n in changed if n.startswith(prefix))
+        return {name for name in names if not name.startswith("_") and name != STAR}
 
     def _star_names(self, module: Module) -> set[str]:
         return set(self.public_names(module.name))
@@ -494,6 +605,9 @@ class Analysis:
             if not fresh:
                 continue
             changed |= fresh
+            for importer in self._star_importers.get(name, ()):
+                if node(name, STAR) in changed and importer in reasons:
+                    queue.append(importer)  # it binds the names that changed here
             for reader, reason in self.graph.dependents(fresh).items():
                 if reader == name or reader not in self.project.modules:
                     continue
@@ -507,10 +621,16 @@ class Analysis:
         return Prediction(order, reasons, changed)
 
     def _public_changed(self, module: str, names: set[str]) -> bool:
+        """Whether ``from module import *`` binds something else now (the engine's rule:
+        a changed name in ``__all__``, or without ``__all__`` one not starting with _)."""
         if "__all__" in names:
             return True
-        public = set(self.public_names(module))
-        return bool(names & public)
+        exported = self.project.modules[module].facts.get("all")
+        if exported is not None:
+            return bool(names & set(exported))
+        if "__all__" in self._binders.get(module, {}):
+            return bool(names)  # a computed __all__: it may name any of them
+        return any(not name.startswith("_") for name in names)
 
     def notes(self) -> list[str]:
         """The dynamic features the analysis cannot follow, as ``file:line: what``."""

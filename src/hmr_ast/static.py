@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+from types import CodeType
 
 #: Decorators that return their argument, or an equal twin (dataclasses compare by fields).
 _SAFE_DECORATORS = frozenset(
@@ -51,8 +52,13 @@ _DYNAMIC_CALLS = {
 
 Chain = tuple[str, ...]
 
-# A unit: (first line, last line, binds, reads, stable, plain_leaves, alias, bases, fingerprint)
-FIRST, LAST, BINDS, READS, STABLE, PLAIN, ALIAS, BASES, PRINT = range(9)
+# A unit: (first line, last line, binds, reads, stable, plain leaves, alias, bases,
+# fingerprint, needs, is an import): ``stable`` judges the shape, given that the ``needs``
+# leaves hold plain
+# values (a class attribute ``BASE = a.X + 1``, a default ``def f(n=a.N * 2)``).
+FIRST, LAST, BINDS, READS, STABLE, PLAIN, ALIAS, BASES, PRINT, NEEDS, IMPORT = range(11)
+#: A leaf ``("()", "m", "f")`` is the result of calling ``m.f`` with plain arguments.
+CALL = "()"
 
 
 def module_facts(tree: ast.Module, source: bytes | str) -> dict:
@@ -68,15 +74,23 @@ def module_facts(tree: ast.Module, source: bytes | str) -> dict:
         source = source.encode()
     lines = source.splitlines()
     units = tuple(_unit(stmt, reader, lines) for stmt in tree.body)
-    return {"units": units, "all": _literal_all(tree.body), "aliases": _aliases(tree.body)}
+    returns, class_attributes = _callables(tree.body)
+    return {
+        "units": units,
+        "all": _literal_all(tree.body),
+        "aliases": _aliases(tree.body),
+        "returns": returns,
+        "class_attributes": class_attributes,
+    }
 
 
 def _unit(stmt: ast.stmt, reader: _ImportTimeReads, lines: list[bytes]) -> tuple:
-    reads = reader.reads_of(stmt)
+    nodes = list(_import_time_nodes(stmt))
+    reads = reader.reads_of(nodes)
     plain, alias = _value_shape(stmt)
     bases = tuple(
         chain
-        for node in _import_time_nodes(stmt)
+        for node in nodes
         if isinstance(node, ast.ClassDef)
         for base in node.bases
         if (chain := _chain(base)) is not None
@@ -91,6 +105,8 @@ def _unit(stmt: ast.stmt, reader: _ImportTimeReads, lines: list[bytes]) -> tuple
         alias,
         bases,
         _fingerprint(stmt, lines),
+        _needs(stmt),
+        isinstance(stmt, (ast.Import, ast.ImportFrom)),
     )
 
 
@@ -213,14 +229,14 @@ class _ImportTimeReads:
     def __init__(self, future_annotations: bool) -> None:
         self.future_annotations = future_annotations
 
-    def reads_of(self, stmt: ast.stmt) -> set[Chain]:
+    def reads_of(self, nodes: list[ast.AST]) -> set[Chain]:
         found: set[Chain] = set()
         skip: set[int] = set()
         if self.future_annotations:
-            for node in _import_time_nodes(stmt):
+            for node in nodes:
                 for annotation in _annotations(node):
                     skip.update(id(inner) for inner in ast.walk(annotation))
-        for node in _import_time_nodes(stmt):
+        for node in nodes:
             if id(node) in skip:
                 continue
             if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
@@ -293,6 +309,12 @@ def _plain_leaves(node: ast.AST) -> tuple[Chain, ...] | None:
             stack.append(current.value)
             if current.format_spec is not None:
                 stack.append(current.format_spec)
+        elif isinstance(current, ast.Call) and (function := _chain(current.func)) is not None:
+            # ``f()``, ``C.get()``: plain if the function returns plain values (decided
+            # when the project is analysed); arguments must be plain too.
+            leaves.append((CALL, *function))
+            stack += current.args
+            stack += [keyword.value for keyword in current.keywords]
         else:
             return None
     return tuple(dict.fromkeys(leaves))
@@ -334,6 +356,24 @@ def _stable_nested(stmt: ast.stmt) -> bool:
     if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
         return stmt.value is not None and _plain_leaves(stmt.value) == ()
     return _stable_shape(stmt)
+
+
+def _needs(stmt: ast.stmt) -> tuple[Chain, ...]:
+    """Leaves whose values must be plain for a stable-shaped statement to be stable."""
+    found: list[Chain] = []
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        for default in (*stmt.args.defaults, *(d for d in stmt.args.kw_defaults if d)):
+            if _chain(default) is None:
+                found += _plain_leaves(default) or ()
+    elif isinstance(stmt, ast.ClassDef):
+        for item in stmt.body:
+            value = getattr(item, "value", None)
+            if isinstance(item, (ast.Assign, ast.AnnAssign)) and value is not None:
+                if _chain(value) is None:
+                    found += _plain_leaves(value) or ()
+            elif isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                found += _needs(item)
+    return tuple(dict.fromkeys(found))
 
 
 def _stable_class_item(stmt: ast.stmt) -> bool:
@@ -383,6 +423,85 @@ def dynamic_notes(tree: ast.Module) -> list[tuple[int, str]]:
                     continue  # a literal name: followed like an import
             notes[(node.lineno, why)] = None
     return list(notes)
+
+
+def _callables(body: list[ast.stmt]) -> tuple[dict, dict]:
+    """What calling a top-level function or a method of a top-level class returns, as plain
+    leaves (None when it may return anything else), keyed ``f`` or ``C.method``; and the
+    plain leaves of class attributes, keyed ``C.NAME``. ``cls.X`` in a classmethod is
+    ``C.X``."""
+    returns: dict[str, tuple[Chain, ...] | None] = {}
+    attributes: dict[str, tuple[Chain, ...] | None] = {}
+    for stmt in body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            returns[stmt.name] = _returns(stmt, None)
+        elif isinstance(stmt, ast.ClassDef):
+            for item in stmt.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    returns[f"{stmt.name}.{item.name}"] = _returns(item, stmt.name)
+                elif isinstance(item, (ast.Assign, ast.AnnAssign)) and item.value is not None:
+                    targets = item.targets if isinstance(item, ast.Assign) else [item.target]
+                    for target in targets:
+                        if isinstance(target, ast.Name):
+                            leaves = _plain_leaves(item.value)
+                            attributes[f"{stmt.name}.{target.id}"] = leaves
+    return returns, attributes
+
+
+def _returns(function: ast.FunctionDef | ast.AsyncFunctionDef, owner: str | None) -> tuple:
+    """``(first line, leaves)``: the plain leaves of every ``return``, or None. Which names
+    are locals, and whether it is a generator, its code object tells (``settle_returns``)."""
+    first = _first_line(function)
+    plain_decorators = (("classmethod",), ("staticmethod",)) if owner is not None else ()
+    if isinstance(function, ast.AsyncFunctionDef) or any(
+        _chain(d) not in plain_decorators for d in function.decorator_list
+    ):
+        return (first, None)  # a coroutine, or whatever a decorator makes of the function
+    is_classmethod = any(_chain(d) == ("classmethod",) for d in function.decorator_list)
+    arguments = function.args
+    parameters = [a.arg for a in (*arguments.posonlyargs, *arguments.args)]
+    leaves: list[Chain] = []
+    stack: list[ast.AST] = list(function.body)
+    while stack:  # statements only: nested functions' returns are not this one's
+        node = stack.pop()
+        if isinstance(node, ast.Return):
+            found = _plain_leaves(node.value) if node.value is not None else ()
+            if found is None:
+                return (first, None)
+            for leaf in found:
+                root_at = 1 if leaf[0] == CALL else 0
+                if is_classmethod and parameters and leaf[root_at] == parameters[0]:
+                    leaf = (*leaf[:root_at], owner, *leaf[root_at + 1 :])  # type: ignore[misc]
+                leaves.append(leaf)
+        elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for part in ("body", "orelse", "finalbody", "handlers", "cases"):
+                stack += getattr(node, part, ())
+    return (first, tuple(dict.fromkeys(leaves)))
+
+
+def settle_returns(facts: dict, module_code: CodeType) -> None:
+    """Drop the return facts of generators and of functions returning their locals: only the
+    compiled code knows those for sure (``co_varnames``, ``co_flags``)."""
+    codes: dict[tuple[str, int], CodeType] = {}
+    stack = [module_code]
+    while stack:
+        code = stack.pop()
+        codes[(code.co_name, code.co_firstlineno)] = code
+        stack += [c for c in code.co_consts if isinstance(c, CodeType)]
+    settled: dict[str, tuple[Chain, ...] | None] = {}
+    for key, (first, leaves) in facts["returns"].items():
+        code = codes.get((key.rpartition(".")[2], first))
+        if leaves is None or code is None or code.co_flags & _NOT_PLAIN_FLAGS:
+            settled[key] = None
+            continue
+        local = set(code.co_varnames) | set(code.co_cellvars)
+        roots = {leaf[1] if leaf[0] == CALL else leaf[0] for leaf in leaves}
+        settled[key] = None if roots & local else leaves
+    facts["returns"] = settled
+
+
+#: Generators and coroutines return iterators and awaitables, never plain values.
+_NOT_PLAIN_FLAGS = 0x20 | 0x80 | 0x100 | 0x200  # CO_GENERATOR, CO_(ITERABLE_)COROUTINE, ...
 
 
 def _aliases(body: list[ast.stmt]) -> tuple[tuple[str, str, int, str | None], ...]:

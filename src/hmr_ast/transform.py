@@ -17,7 +17,7 @@ from types import CodeType
 
 from .bytecode import summarize
 from .runtime import BOUND, GLOBALS, IMPORTED, PRESENT, READ_ATTR, STAR, UNBOUND
-from .static import module_facts
+from .static import module_facts, settle_returns
 
 
 def instrument_source(
@@ -39,6 +39,7 @@ def instrument_source(
     code = compile(tree, filename, "exec", dont_inherit=True)
     meta = summarize(code)
     meta["statements"] = statements
+    settle_returns(facts, code)
     meta["static"] = facts
     return code, meta
 
