@@ -1,4 +1,4 @@
-"""Sample programs for ``bench_core.py``, written into a directory as real files.
+"""Sample programs for ``bench.py`` (measured by ``bench_core.py``), written as real files.
 
 Each generator returns the entry's path. The programs print one line per observable fact
 (``value 3 6``, ``ready``, ``BENCH-JSON {...}``) so the benchmark can time them from outside
