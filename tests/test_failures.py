@@ -305,3 +305,28 @@ def test_circular_imports_with_deferred_reads_reload(tmp_path):
         )
         hot.err.wait_for(reloaded("first.py", "first", RERUNNING_MAIN))
         hot.out.wait_for("^first sees 3 second sees 4 scaled 400$")
+
+
+@pytest.mark.core
+def test_a_rerun_reading_a_name_its_new_code_no_longer_binds_fails_as_a_fresh_import(tmp_path):
+    """Renaming ``X`` but not a use of it: a fresh import raises NameError, so must the
+    rerun, not quietly read the old ``X`` (a renamed web app would get routes added to the
+    old, live object). Removing the stale use recovers."""
+    make_project(
+        tmp_path,
+        {"app.py": LOOPING_ENTRY, "report.py": REPORT, "prices.py": "PRICE = 1\n"},
+    )
+    with HotProcess.run(tmp_path, "app.py", stdin=True) as hot:
+        hot.out.wait_for("^ready$")
+        write(tmp_path / "prices.py", "COST = 2\nDOUBLE = PRICE * 2\n")
+        block = error_block(hot.err, r"\[hmr-ast\] error in .*prices\.py, line 2: NameError: ")
+        assert "name 'PRICE' is not defined" in block[0]
+        hot.send("after the error")
+        hot.out.wait_for("^values 1 price=1$")
+
+        write(tmp_path / "prices.py", "PRICE = 3\nDOUBLE = PRICE * 2\n")
+        hot.err.wait_for(r"^\[hmr-ast\] prices recovered$")
+        match = hot.err.wait_for(reloaded("prices.py", "prices, report", ENTRY_MAY_RESTART))
+        wait_for_entry(hot, match)
+        hot.send("after the fix")
+        hot.out.wait_for("^values 3 price=3$")

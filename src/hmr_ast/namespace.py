@@ -30,6 +30,7 @@ _PROTECTED = frozenset(
     }
 )
 _MISSING = object()
+_BINDS = 2  # static.BINDS, without importing static
 
 
 def begin(record: runtime.ModuleRecord, code: object, meta: dict, digest: bytes) -> tuple:
@@ -43,11 +44,32 @@ def begin(record: runtime.ModuleRecord, code: object, meta: dict, digest: bytes)
     if record.name == ENTRY:  # a fresh ``python app.py`` starts from an empty __main__
         for key in [k for k in namespace if k not in _PROTECTED]:
             del namespace[key]
+    else:
+        _forget_unbound(record, meta)
     namespace["__doc__"] = None
     namespace.pop("__annotations__", None)
     if record.name == ENTRY:
         namespace["__annotations__"] = {}  # as python gives __main__
     return old, saved
+
+
+def _forget_unbound(record: runtime.ModuleRecord, meta: dict) -> None:
+    """Remove the names no statement of the new code binds, before it runs: reading one
+    must fail as in a fresh import (``NameError``), not find the old value. Names the new
+    code may bind stay meanwhile (other threads keep seeing them), and so does everything
+    when the code binds names no statement shows (``globals()``, ``from x import *``)."""
+    facts = meta.get("static")
+    namespace = record.namespace
+    if not facts or meta.get("dynamic") or namespace is None:
+        return
+    bound = {name for unit in facts["units"] for name in unit[_BINDS]}
+    if "*" in bound:
+        return
+    bound |= meta.get("global_stores", frozenset())
+    submodule = f"{record.name}."
+    for key in [k for k in namespace if k not in _PROTECTED and k not in bound]:
+        if namespace[key] is not sys.modules.get(submodule + key):  # set by the import system
+            del namespace[key]
 
 
 def rollback(record: runtime.ModuleRecord, undo: tuple) -> None:
