@@ -11,8 +11,11 @@ import sys
 from . import __version__
 
 USAGE = """\
-hmr-ast [run] [-v | -q] [--include GLOB] [--exclude GLOB] (SCRIPT | -m MODULE) [ARGS...]
-       hmr-ast demo"""
+hmr-ast [run] [-v | -q] [--include GLOB] [--exclude GLOB] [--graph-out FILE]
+               (SCRIPT | -m MODULE) [ARGS...]
+       hmr-ast graph (SCRIPT | -m MODULE) [--dot | --json | --mermaid] [--names] [--runtime]
+       hmr-ast impact (SCRIPT | -m MODULE) FILE [FILE...] [--json]
+       hmr-ast demo | uvicorn MODULE:ATTR | pytest [ARGS...]"""
 
 DESCRIPTION = """\
 Run a Python program and keep it hot: when a file changes, rerun only the modules the edit
@@ -39,6 +42,11 @@ def _run_parser() -> argparse.ArgumentParser:
         metavar="GLOB",
         help="never instrument files matching GLOB",
     )
+    parser.add_argument(
+        "--graph-out",
+        metavar="FILE",
+        help="keep FILE (JSON) up to date with the dependency graph the program recorded",
+    )
     parser.add_argument("-m", dest="module", metavar="MODULE", help="run a module, as python -m")
     return parser
 
@@ -51,7 +59,7 @@ def _split(argv: list[str]) -> tuple[list[str], list[str]]:
         arg = argv[index]
         if arg == "-m":
             return ours + argv[index : index + 2], argv[index + 2 :]
-        if arg in ("--include", "--exclude"):
+        if arg in ("--include", "--exclude", "--graph-out"):
             ours += argv[index : index + 2]
             index += 2
             continue
@@ -109,7 +117,12 @@ def main(argv: list[str] | None = None) -> int:
         roots = [os.path.dirname(os.path.realpath(rest[0]))]
     scope = scope_for(roots, options.include, options.exclude)
     verbosity = 1 if options.verbose else -1 if options.quiet else 0
-    code = Session(entry, args, scope, verbosity).run()
+    session = Session(entry, args, scope, verbosity)
+    if options.graph_out:
+        from .graph_out import GraphWriter
+
+        GraphWriter(session, options.graph_out).attach()
+    code = session.run()
     _exit_now(code)
     return code
 

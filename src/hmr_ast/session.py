@@ -78,6 +78,8 @@ class Session:
         self.watcher = Watcher(self._directories, self._on_changes, self._on_idle, self.log)
         self._quiet_ticks = (-1, 0)
         self.exit_code = 0
+        #: Called on the watcher thread once start-up (or a reload) has settled.
+        self.when_settled: list[Callable[[], None]] = []
 
     # --- messages ------------------------------------------------------------------
 
@@ -225,6 +227,8 @@ class Session:
         self._quiet_ticks = (runtime.generation, ticks)
         if ticks == 1:
             self.engine.warm_up()
+            for listener in self.when_settled:
+                listener()
 
     # --- the main thread -----------------------------------------------------------
 
