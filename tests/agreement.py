@@ -86,13 +86,14 @@ def entry_importing(modules: list[str]) -> str:
 class LiveProgram:
     """``hmr-ast run -v app.py`` in ``root``, edited one change at a time."""
 
-    def __init__(self, root: Path, entry: str = "app.py") -> None:
+    def __init__(self, root: Path, entry: str = "app.py", ready: str = f"^{DONE}$") -> None:
         self.root = root
         self.entry = entry
+        self.ready = ready
         self.process = HotProcess.run(root, entry, options=("-v",))
 
     def __enter__(self) -> LiveProgram:
-        self.process.out.wait_for(f"^{DONE}$")
+        self.process.out.wait_for(self.ready)
         return self
 
     def __exit__(self, *exc) -> None:

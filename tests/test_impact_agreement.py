@@ -11,15 +11,18 @@ and analysed, then the live process is edited and reports what it reran.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
+
+import pytest
 
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 import program_gen as gen
-from agreement import LiveProgram, entry_importing
-from harness import write
+from agreement import DONE, LiveProgram, entry_importing
+from harness import FIXTURES, write
 
 CI = os.environ.get("CI") == "true"
 
@@ -59,3 +62,40 @@ def test_static_prediction_contains_every_module_the_engine_reruns(data):
                 note(comparison.describe())
                 assert not comparison.missed, comparison.describe()
                 program = edit.program
+
+
+#: For each bundled program: its entry module, and realistic edits (path -> (old, new)).
+FIXTURE_EDITS = {
+    "demo": ("app", [{"greeting.py": ("Hello from hmr-ast", "Hello again")}]),
+    "fastapi_app": (
+        "main",
+        [
+            {"routes.py": ("hello from v1", "hello from v2")},
+            {"routes.py": ('VERSION = "v1"', 'VERSION = "v2"')},
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("fixture", sorted(FIXTURE_EDITS))
+def test_static_prediction_contains_every_rerun_on_the_bundled_programs(tmp_path, fixture):
+    """Each file of each program in fixtures/ edited (a new name appended, and the edits a
+    user makes), the prediction against the engine's reruns."""
+    root = tmp_path / fixture
+    shutil.copytree(FIXTURES / fixture, root)
+    module, realistic = FIXTURE_EDITS[fixture]
+    write(root / "hmr_entry.py", entry_importing([module]))
+    with LiveProgram(root, "hmr_entry.py") as live:
+        for path in sorted(p.name for p in root.glob("*.py") if p.name != "hmr_entry.py"):
+            text = (root / path).read_text()
+            comparison = live.edit({path: text + "\nEDITED_BY_THE_TEST = 1\n"})
+            assert not comparison.missed, comparison.describe()
+        for edit in realistic:
+            files = {}
+            for path, (old, new) in edit.items():
+                text = (root / path).read_text()
+                assert old in text
+                files[path] = text.replace(old, new)
+            comparison = live.edit(files)
+            assert not comparison.missed, comparison.describe()
+            assert comparison.actual, "the edit reran nothing: the test edits the wrong thing"

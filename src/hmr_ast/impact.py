@@ -373,6 +373,11 @@ class Analysis:
         read, and what the functions they define read when called."""
         found: set[str] = set()
         for index in self._binders[module.name].get(name, ()):
+            leaves = module.units[index][static.PLAIN]
+            if leaves is not None and all(
+                self._leaf_plain(module.name, leaf, frozenset()) for leaf in leaves
+            ):
+                continue  # plain data: using it reads nothing (as at run time)
             found |= self.unit_reads(module, index)
             first, last = module.units[index][static.FIRST], module.units[index][static.LAST]
             for (_, line), chains in module.functions.items():
@@ -611,14 +616,35 @@ class Analysis:
             for reader, reason in self.graph.dependents(fresh).items():
                 if reader == name or reader not in self.project.modules:
                     continue
-                why = f"reads {reason}"
+                via = self._via(reader, reason)
+                why = f"reads {reason}" if via == reason else f"reads {via}, which reads {reason}"
                 if reader not in reasons:
                     reasons[reader] = [why]
                 elif why not in reasons[reader] and "edited" not in reasons[reader]:
                     reasons[reader].append(why)
                 queue.append(reader)
         order = sorted(reasons, key=lambda m: (m == ENTRY, self.graph.rank(m), m))
+        reasons = {name: sorted(why) for name, why in reasons.items()}
         return Prediction(order, reasons, changed)
+
+    def _via(self, reader: str, target: str) -> str:
+        """The name ``reader`` reads that leads to ``target`` (itself, or a function that
+        reads it), for the reason shown."""
+        graph = self.graph.reads
+        successors = set(graph.successors(reader))
+        if target in successors:
+            return target
+        seen: set[str] = set()
+        frontier = [(start, start) for start in sorted(successors)]
+        while frontier:
+            current, first = frontier.pop(0)
+            if current == target:
+                return first
+            if current in seen:
+                continue
+            seen.add(current)
+            frontier += [(n, first) for n in graph.successors(current)]
+        return target
 
     def _public_changed(self, module: str, names: set[str]) -> bool:
         """Whether ``from module import *`` binds something else now (the engine's rule:
