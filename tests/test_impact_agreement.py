@@ -16,12 +16,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 import program_gen as gen
-from agreement import DONE, LiveProgram, entry_importing
+from agreement import LiveProgram, entry_importing
 from harness import FIXTURES, write
 
 CI = os.environ.get("CI") == "true"
