@@ -35,7 +35,8 @@ def _graph_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--runtime",
         action="store_true",
-        help="run the program once (no watching) and show the graph it really recorded",
+        help="run the program once (no watching) and show the graph it really recorded "
+        "(the program's own output goes to stdout too: use -o)",
     )
     parser.set_defaults(format="dot")
     return parser

@@ -661,7 +661,7 @@ class Analysis:
     def notes(self) -> list[str]:
         """The dynamic features the analysis cannot follow, as ``file:line: what``."""
         found: list[str] = []
-        for module in self.project.modules.values():
+        for module in sorted(self.project.modules.values(), key=lambda m: m.path):
             if module.error:
                 found.append(f"{_display(module.path)}: {module.error}")
             if not module.suspect:
@@ -673,7 +673,7 @@ class Analysis:
                     tree = ast.parse(file.read(), module.path)
             except (OSError, SyntaxError, ValueError):
                 continue
-            for line, why in static.dynamic_notes(tree):
+            for line, why in sorted(static.dynamic_notes(tree)):
                 found.append(f"{_display(module.path)}:{line}: {why}")
         return found
 
