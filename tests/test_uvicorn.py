@@ -11,6 +11,7 @@ import io
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -167,6 +168,38 @@ def test_factory_is_called_again_after_a_reload(tmp_path):
         edit(project / "routes.py", "v1", "v2")
         wait_until(lambda: message(port) == "hello from v2", "the factory's new app")
         hot.out.wait_for("^shutdown v1$")
+
+
+def test_an_edit_landing_while_a_request_imports_that_module_waits_for_the_import(tmp_path):
+    """A request imports a project module for the first time; the module is edited while its
+    body still runs on the server's thread. The server is not restarted (which would stop
+    it): the module reruns with the edit once its import has finished."""
+    project = fastapi_project(tmp_path)
+    write(
+        project / "lazy.py",
+        "import os, time\n\nprint('lazy importing', flush=True)\n"
+        "while not os.path.exists('release'):\n    time.sleep(0.01)\nVALUE = 1\n",
+    )
+    routes = project / "routes.py"
+    write(
+        routes,
+        routes.read_text() + "\n\n@router.get('/lazy')\nasync def lazy() -> dict:\n"
+        "    import lazy\n\n    return {'value': lazy.VALUE}\n",
+    )
+    hot, port = serve(project, "-v")
+    with hot:
+        answers: list[tuple[int, str]] = []
+        request = threading.Thread(target=lambda: answers.append(get(port, "/lazy")))
+        request.start()
+        hot.out.wait_for("^lazy importing$")
+        edit(project / "lazy.py", "VALUE = 1", "VALUE = 2")
+        hot.err.wait_for(r"lazy: still executing on the main thread; reruns after$")
+        write(project / "release", "")
+        request.join(TIMEOUT)
+        assert answers == [(200, '{"value":1}')]  # the import under way ran the old code
+        hot.err.wait_for(r"^\[hmr-ast\] reloaded files: reran lazy in ")
+        assert get(port, "/lazy") == (200, '{"value":2}')
+        assert hot.process.poll() is None
 
 
 def test_ctrl_c_shuts_down_cleanly_with_uvicorn_options(tmp_path):

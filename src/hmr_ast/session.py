@@ -73,6 +73,7 @@ class Session:
         self._restart_raised = False
         self._pending_main: set[str] = set()
         self._pending_triggers: list[str] = []
+        self._retry: set[str] = set()  # deferred while a callable entry serves
         self._main_thread = threading.main_thread().ident
         self._directories_cache: tuple[int, set[str]] = (-1, set())
         self.watcher = Watcher(self._directories, self._on_changes, self._on_idle, self.log)
@@ -193,6 +194,9 @@ class Session:
         if not modules and not (new_file and self.engine.failed):
             return
         triggers = [_display(path) for path in paths_that_count]
+        self._apply_changes(modules, triggers)
+
+    def _apply_changes(self, modules: set[str], triggers: list[str]) -> None:
         with self._state:
             if not self._entry_running:
                 self._pending_main |= modules
@@ -202,7 +206,14 @@ class Session:
             busy = executing_modules(self._main_thread) if self._main_thread else set()  # type: ignore[arg-type]
         outcome = self.engine.apply(modules, on_main=False, main_busy=busy.__contains__)
         with self._state:
-            if outcome.deferred and self._entry_running:
+            if outcome.deferred and self._entry_running and self.entry.call is not None:
+                # A serving callable is never restarted: a module whose body still runs on
+                # its thread (imported by a request) reruns once it has finished.
+                self._retry |= outcome.deferred
+                for name in sorted(outcome.deferred):
+                    self.explain(f"{name}: still executing on the main thread; reruns after")
+                deferred_only = True
+            elif outcome.deferred and self._entry_running:
                 self._pending_main |= outcome.deferred
                 self._report(triggers, outcome, True)
                 if self._restart_requested:
@@ -213,10 +224,13 @@ class Session:
                 _interrupt_main(self._main_thread)
                 threading.Timer(_RESTART_GRACE, self._force_restart).start()
                 return
-            if outcome.deferred:
+            elif outcome.deferred:
                 self._pending_main |= outcome.deferred
                 self._wake.put(None)
-        self._report(triggers, outcome, bool(outcome.deferred))
+                deferred_only = False
+            else:
+                deferred_only = False
+        self._report(triggers, outcome, bool(outcome.deferred) and not deferred_only)
         self.watcher.refresh()
 
     def _on_idle(self) -> None:
@@ -225,6 +239,10 @@ class Session:
         generation, ticks = self._quiet_ticks
         ticks = ticks + 1 if generation == runtime.generation else 0
         self._quiet_ticks = (runtime.generation, ticks)
+        if self._retry:
+            with self._state:
+                retry, self._retry = self._retry, set()
+            self._apply_changes(retry, [])
         if ticks == 1:
             self.engine.warm_up()
             for listener in self.when_settled:
