@@ -202,6 +202,29 @@ def test_an_edit_landing_while_a_request_imports_that_module_waits_for_the_impor
         assert hot.process.poll() is None
 
 
+def test_an_app_that_does_not_load_at_start_serves_its_error_until_an_edit_fixes_it(tmp_path):
+    project = fastapi_project(tmp_path)
+    routes = project / "routes.py"
+    good = routes.read_text()
+    write(routes, good.replace('VERSION = "v1"', 'VERSION = "v1"\nraise RuntimeError("half done")'))
+    hot, port = serve(project)
+    with hot:
+        hot.err.wait_for(r"could not load main:app; serving the error until it loads$")
+        status, body = get(port)
+        assert status == 500
+        assert "main:app failed to load" in body and "routes.py, line 10" in body
+        assert "RuntimeError: half done" in body
+        write(routes, good.replace('VERSION = "v1"', 'VERSION = "v1"\nundefined_name'))
+        hot.err.wait_for(r"main:app still does not load: NameError: ")
+        wait_until(lambda: "NameError" in get(port)[1], "the new error to be served")
+        write(routes, good)
+        hot.err.wait_for(r"main:app loaded$")
+        wait_until(
+            lambda: get(port) == (200, '{"message":"hello from v1","model":"tiny-model"}'), "v1"
+        )
+        hot.out.wait_for("^startup v1$")
+
+
 def test_ctrl_c_shuts_down_cleanly_with_uvicorn_options(tmp_path):
     project = fastapi_project(tmp_path)
     hot, port = serve(project, "--log-level", "warning", "--root-path", "/api")

@@ -83,11 +83,15 @@ class Runner:
         try:
             source = self._load()
         except Exception as error:
+            # As ``hmr-ast run`` does with a broken entry: keep going, serve the error, and
+            # load the app once an edit fixes it.
             errors.show(error)
-            self.session.log(f"could not load {self.target}; fix it and start again")
-            return 1
-        self._offered = source
-        self.front.serve_first(source, self._asgi(source))
+            self.session.log(f"could not load {self.target}; serving the error until it loads")
+            self._offered = None
+            self.front.serve_first(error, not_loaded(self.target, error))
+        else:
+            self._offered = source
+            self.front.serve_first(source, self._asgi(source))
         self.session.engine.after_batch.append(self._after_batch)
         server = HotServer(config, self.front)
         try:
@@ -133,6 +137,9 @@ class Runner:
 
     def _after_batch(self, outcome: Outcome) -> None:
         """On the thread that applied the batch: no other batch can change MODULE meanwhile."""
+        if self._offered is None:
+            self._first_load()
+            return
         if not outcome.reran:
             return
         try:
@@ -154,6 +161,44 @@ class Runner:
             return
         self._offered = source
         self.front.offer(source, self._asgi(source))
+
+    def _first_load(self) -> None:
+        """The app failed to load at start: try again after each batch."""
+        importlib.invalidate_caches()
+        try:
+            source = self._load()
+        except Exception as error:
+            self.front.offer(error, not_loaded(self.target, error))
+            self.session.log(f"{self.target} still does not load: {type(error).__name__}: {error}")
+            return
+        self.session.log(f"{self.target} loaded")
+        self._offered = source
+        self.front.offer(source, self._asgi(source))
+
+
+def not_loaded(target: str, error: BaseException) -> ASGIApp:
+    """What is served while the app cannot be imported: its error, as a 500 (as a web
+    framework's debug page would), so the browser shows why."""
+    where = errors.location(error, "")
+    text = f"hmr-ast: {target} failed to load ({where}): {type(error).__name__}: {error}\n"
+    body = text.encode()
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                kind = message["type"].rpartition(".")[2]
+                await send({"type": f"lifespan.{kind}.complete"})
+                if kind == "shutdown":
+                    return
+        if scope["type"] != "http":
+            return  # a websocket is refused (closed before accepting)
+        headers = [(b"content-type", b"text/plain; charset=utf-8")]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": 500, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
 
 
 def _config(front: AppFront, options: dict[str, Any]) -> Config:
