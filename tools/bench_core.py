@@ -509,6 +509,7 @@ _SHAPES = (
 def bench_latency(mode: Mode, lineup: Lineup, tmp: Path) -> str:
     rows = []
     by_tool: dict[str, list[float]] = {}
+    hot: list[Rounds] = []
     banner = frozenset({programs.SLOW_BANNER})
     for shape, label in _SHAPES:
         root = tmp / f"latency-{shape}"
@@ -519,6 +520,8 @@ def bench_latency(mode: Mode, lineup: Lineup, tmp: Path) -> str:
                 tool, root, mode.latency_rounds, mode.give_up, stop_on_wrong=mode.stop_on_wrong
             )
             rows.append([label, f"**{tool.key}**", *result.cells()])
+            if tool is lineup.hot:
+                hot.append(result)
             if result.latencies and not result.failures:
                 by_tool.setdefault(tool.key, []).append(result.median)
         if shape != "once":
@@ -549,7 +552,18 @@ def bench_latency(mode: Mode, lineup: Lineup, tmp: Path) -> str:
             table(["scenario", "tool", *ROUND_HEADERS], rows),
             "",
             _speedups(by_tool),
+            "",
+            _latency_target(hot),
         ]
+    )
+
+
+def _latency_target(hot: list[Rounds]) -> str:
+    """hmr-ast's verdict: every shape's median within 20 ms, and no failure."""
+    medians = ", ".join(f"({'abcd'[i]}) {ms(r.median)}" for i, r in enumerate(hot))
+    ok = all(r.median <= 0.020 and not r.failures for r in hot)
+    return (
+        f"hmr-ast target (median <= 20 ms, no failure, every shape): {medians} ms: {verdict(ok)}."
     )
 
 
