@@ -89,6 +89,24 @@ def test_new_and_removed_tests_appear_and_disappear(tmp_path: Path) -> None:
         assert not any("test_other" in line for line in hot.out.seen[first_run:])
 
 
+def test_a_new_test_file_is_collected_and_run(tmp_path: Path) -> None:
+    make_project(tmp_path, PROJECT)
+    with hot_pytest(tmp_path) as hot:
+        hot.out.wait_for(r"^=+ 4 passed")
+        hot.err.wait_for(r"watching")
+        write(tmp_path / "notes.py", "X = 1\n")  # not a test file: collects nothing
+        write(
+            tmp_path / "test_more.py",
+            "import helpers\n\n\ndef test_more(db):\n    assert helpers.other() == 3\n",
+        )
+        hot.out.wait_for(r"test_more.py::test_more FAILED")
+        hot.out.wait_for(r"^=+ 1 failed in")
+        hot.out.wait_for(r"^hmr-ast: 4 unaffected tests not rerun")
+        write(tmp_path / "helpers.py", PROJECT["helpers.py"].replace("return 2", "return 3"))
+        hot.out.wait_for(r"test_more.py::test_more PASSED")  # and it is watched like the rest
+        hot.out.wait_for(r"^=+ 1 failed, 1 passed in")
+
+
 def test_a_changed_fixture_is_rebuilt_and_its_tests_rerun(tmp_path: Path) -> None:
     make_project(tmp_path, PROJECT)
     with hot_pytest(tmp_path) as hot:

@@ -95,6 +95,7 @@ class Watch:
         self.engine.warm_up()
         watcher = Watcher(self._directories, self._on_files, lambda: None, self.log)
         watcher.start()
+        watcher.ready.wait(10)  # "watching" means it: a file saved from now on is seen
         self._start_keys()
         self.log(f"watching for changes; {KEYS_HELP}" if self.keys_fd is not None else "watching")
         try:
@@ -200,6 +201,7 @@ class Watch:
         retry = [  # test files that failed to import: collect them again when they change
             p for p in self.collect_errors if os.path.realpath(p) in (by_path if quiet else real)
         ]
+        retry += self._new_test_files(paths - {runtime.records[m].path for m in modules})
         if not modules and not retry and not (self.engine.failed and _new_file):
             return
         hook, sys.excepthook = sys.excepthook, lambda *args: None  # reported pytest's way
@@ -299,17 +301,45 @@ class Watch:
             return ""
         return "" if nodeid == "." else nodeid.replace(os.sep, "/")
 
+    def _new_test_files(self, paths: set[str]) -> list[Path]:
+        """Files that appeared and that pytest would collect as test modules, under the
+        paths it was given, not ignored (a new ``test_*.py``)."""
+        session = self.session
+        assert session is not None
+        found = []
+        for name in paths:
+            path = Path(name).resolve()
+            if (
+                path.suffix != ".py"
+                or not path.is_file()
+                or path in self.collectors
+                or path.name == "conftest.py"
+                or not any(p == path or p in path.parents for p in _initial_paths(session))
+                or self.config.hook.pytest_ignore_collect(collection_path=path, config=self.config)
+            ):
+                continue
+            if any(isinstance(c, pytest.Module) for c in session._collect_path(path, {})):
+                found.append(path)
+        return found
+
     def _recollect(self, paths: set[Path]) -> set[str]:
-        """Collect the test files at ``paths`` again; return the nodeids that are new."""
+        """Collect the test files at ``paths`` again (or for the first time); return the
+        nodeids that are new."""
         session = self.session
         assert session is not None
         new_ids: set[str] = set()
         for path in paths:
             old = self.collectors.get(path)
-            if old is None:
-                continue
             before = {item.nodeid for item in self.files.get(path, ())}
-            collector = type(old).from_parent(old.parent, path=old.path)
+            if old is None:
+                collectors = [
+                    c for c in session._collect_path(path, {}) if isinstance(c, pytest.Module)
+                ]
+                if not collectors:
+                    continue
+                collector = collectors[0]
+            else:
+                collector = type(old).from_parent(old.parent, path=old.path)
             items = list(session.genitems(collector))
             self.config.hook.pytest_collection_modifyitems(
                 session=session, config=self.config, items=items
@@ -368,6 +398,14 @@ class Watch:
             reporter.summary_stats()
             if skipped:
                 reporter.write_line(f"hmr-ast: {skipped} unaffected tests not rerun")
+
+
+def _initial_paths(session: pytest.Session) -> list[Path]:
+    """The paths pytest was asked to collect (the rootdir's testpaths or arguments)."""
+    paths = getattr(session, "_initialpaths", None)
+    if paths:
+        return [Path(p).resolve() for p in paths]
+    return [Path(session.config.rootpath).resolve()]
 
 
 def _imported(collector: pytest.Module) -> bool:
