@@ -98,3 +98,47 @@ def test_static_prediction_contains_every_rerun_on_the_bundled_programs(tmp_path
             comparison = live.edit(files)
             assert not comparison.missed, comparison.describe()
             assert comparison.actual, "the edit reran nothing: the test edits the wrong thing"
+
+
+STAR_CHAINS = {
+    "modules": (
+        {
+            "a.py": "def f():\n    return 1\n\n\nV = 2\n",
+            "b.py": "from a import *\n",
+            "c.py": "from b import *\n",
+        },
+        ["a", "b", "c"],
+        "a.py",
+        "f",
+    ),
+    "package": (
+        {
+            "pkg/__init__.py": "from . import m2\n\nV = 1\n",
+            "pkg/m2.py": "W = 2\n",
+            "pkg/m3.py": "from . import *\n",
+            "m0.py": "from pkg.m3 import *\n",
+        },
+        ["pkg", "pkg.m3", "m0"],
+        "pkg/__init__.py",
+        "m2",
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(STAR_CHAINS))
+def test_an_all_edit_reaches_through_chained_star_imports(tmp_path, shape):
+    """``__all__`` added, changed, then removed at the start of a chain of ``import *``:
+    what the next module binds changes, so does what the one after it binds (found by
+    tools/bench_impact.py; the generated programs rarely reach it)."""
+    files, imports, edited, other = STAR_CHAINS[shape]
+    for path, text in {**files, "app.py": entry_importing(imports)}.items():
+        write(tmp_path / path, text)
+    original = files[edited]
+    with LiveProgram(tmp_path) as live:
+        for text in (
+            original + '\n__all__ = ["V"]\n',
+            original + f'\n__all__ = ["V", "{other}"]\n',
+            original + "\nEXTRA = 3\n",
+        ):
+            comparison = live.edit({edited: text})
+            assert not comparison.missed, comparison.describe()

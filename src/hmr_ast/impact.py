@@ -228,6 +228,7 @@ class Analysis:
         self.edges: dict[tuple[str, str], set[str]] = {}
         for module in project.modules.values():
             self._index(module)
+        self._edits: set[str] = set()
         self._star_importers: dict[str, list[str]] = {}
         for module in project.modules.values():
             for source in self._star_sources(module.name):
@@ -585,7 +586,29 @@ class Analysis:
         for source in self._star_sources(module.name):
             prefix = f"{source}:"
             names.update(n[len(prefix) :] for n in changed if n.startswith(prefix))
+            if node(source, STAR) in changed and source in self._edits:
+                # ``__all__`` edited: names it stopped or started exporting come or go (a
+                # source that only reran has those among its changed names already)
+                before = self._public_before(source)
+                now = set(self.public_names(source))
+                names |= now if before is None else before ^ now
         return {name for name in names if not name.startswith("_") and name != STAR}
+
+    def _public_before(self, name: str) -> set[str] | None:
+        """What ``from name import *`` bound in the version hmr-ast last ran, if known."""
+        module = self.project.modules.get(name)
+        previous = module.previous if module is not None else None
+        if previous is None:
+            return None
+        exported = previous.get("all")
+        if exported is not None:
+            return set(exported)
+        return {
+            n
+            for unit in previous.get("units", ())
+            for n in unit[static.BINDS]
+            if not n.startswith("_") and n != STAR
+        }
 
     def _star_names(self, module: Module) -> set[str]:
         return set(self.public_names(module.name))
@@ -594,7 +617,7 @@ class Analysis:
 
     def predict(self, edited_modules: Iterable[str]) -> Prediction:
         """Which modules an edit of ``edited_modules`` reruns, in order, and why."""
-        edits = set(edited_modules)
+        edits = self._edits = set(edited_modules)
         reasons: dict[str, list[str]] = {name: ["edited"] for name in edits}
         changed: set[str] = set()
         queue = list(edits)
