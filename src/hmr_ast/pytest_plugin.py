@@ -48,8 +48,25 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser, args):
     """Before any conftest or test module is imported (and before pytest captures stdin):
     put our import hook first, with pytest's assertion rewriting composed into it."""
     if getattr(early_config.known_args_namespace, "hmr", False):
+        _check_pytest_version()
         _install(early_config)
     return (yield)
+
+
+#: The pytest releases whose fixture internals the watch mode keeps in step, tested: 9.0.
+#: (With 9.1 a changed session fixture kept its old value; 9.2 rebuilt them around nodes.)
+SUPPORTED = ((9, 0), (9, 1))
+
+
+def _check_pytest_version() -> None:
+    version = tuple(int(part) for part in pytest.__version__.split(".")[:2] if part.isdigit())
+    low, high = SUPPORTED
+    if not low <= version < high:
+        raise pytest.UsageError(
+            f"hmr-ast pytest works with pytest {low[0]}.{low[1]} to {high[0]}.{high[1] - 1}.x; "
+            f"this is pytest {pytest.__version__}: pip install 'pytest>={low[0]}.{low[1]},"
+            f"<{high[0]}.{high[1]}'"
+        )
 
 
 def _install(config: pytest.Config) -> None:
