@@ -32,14 +32,20 @@ def cache_path(source_path: str, variant: str = "") -> str | None:
     return f"{standard[: -len('.pyc')]}.hmr-ast-{__version__}{variant}.pyc"
 
 
-def load(source_path: str, source_hash: bytes, variant: str = "") -> tuple[CodeType, dict] | None:
+def _read(source_path: str, variant: str = "") -> bytes | None:
     path = cache_path(source_path, variant)
     if path is None:
         return None
     try:
         with open(path, "rb") as file:
-            data = file.read()
+            return file.read()
     except OSError:
+        return None
+
+
+def load(source_path: str, source_hash: bytes, variant: str = "") -> tuple[CodeType, dict] | None:
+    data = _read(source_path, variant)
+    if data is None:
         return None
     header_size = len(_HEADER) + len(source_hash)
     if data[: len(_HEADER)] != _HEADER or data[len(_HEADER) : header_size] != source_hash:
@@ -53,15 +59,8 @@ def load(source_path: str, source_hash: bytes, variant: str = "") -> tuple[CodeT
 
 def load_any(source_path: str) -> tuple[bytes, CodeType, dict] | None:
     """Whatever version is cached (the one hmr-ast last ran), with its source hash."""
-    path = cache_path(source_path)
-    if path is None:
-        return None
-    try:
-        with open(path, "rb") as file:
-            data = file.read()
-    except OSError:
-        return None
-    if data[: len(_HEADER)] != _HEADER:
+    data = _read(source_path)
+    if data is None or data[: len(_HEADER)] != _HEADER:
         return None
     header_size = len(_HEADER) + _HASH_SIZE
     try:

@@ -86,3 +86,12 @@ def location(error: BaseException, fallback: str) -> str:
         code = frames[-1].tb_frame.f_code
         return f"{code.co_filename}, line {frames[-1].tb_lineno}"
     return fallback
+
+
+def display_path(path: str) -> str:
+    """``path`` relative to the current folder when it lies below it, else as given."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return path
+    return path if relative.startswith("..") else relative

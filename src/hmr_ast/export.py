@@ -9,9 +9,9 @@ a name reads (a function's body, a class's methods).
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 
+from .errors import display_path
 from .graph import MODULE, DependencyGraph
 
 
@@ -50,7 +50,7 @@ def to_json(data: GraphData, names: bool = False) -> str:
     document: dict = {
         "entry": data.entry,
         "modules": [
-            {"name": name, "file": _relative(path)} for name, path in sorted(data.files.items())
+            {"name": name, "file": display_path(path)} for name, path in sorted(data.files.items())
         ],
         "edges": [
             {"from": source, "to": target, "names": sorted(read)}
@@ -89,7 +89,7 @@ def to_dot(data: GraphData, names: bool = False) -> str:
         '  edge [fontname="Helvetica", fontsize=10];',
     ]
     for module, path in sorted(data.files.items()):
-        label = f"{module}\\n{_relative(path)}"
+        label = f"{module}\\n{display_path(path)}"
         style = ", peripheries=2, style=bold" if module == data.entry else ""
         lines.append(f'  {_quote(module)} [label="{label}"{style}];')
     for (source, target), read in sorted(data.edges.items()):
@@ -120,7 +120,7 @@ def to_mermaid(data: GraphData, names: bool = False) -> str:
     cyclic = _cycle_edges(data)
     lines = ["flowchart LR"]
     for module, path in sorted(data.files.items()):
-        label = f"{module}<br/>{_relative(path)}".replace('"', "'")
+        label = f"{module}<br/>{display_path(path)}".replace('"', "'")
         lines.append(f'  {ident(module)}["{label}"]')
     for (source, target), read in sorted(data.edges.items()):
         arrow = f"-->|{', '.join(sorted(read))}|" if read else "-->"
@@ -138,11 +138,3 @@ def to_mermaid(data: GraphData, names: bool = False) -> str:
     if links:
         lines.append(f"  linkStyle {','.join(map(str, links))} stroke:red")
     return "\n".join(lines) + "\n"
-
-
-def _relative(path: str) -> str:
-    try:
-        relative = os.path.relpath(path)
-    except ValueError:
-        return path
-    return path if relative.startswith("..") else relative

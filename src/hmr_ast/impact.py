@@ -18,6 +18,7 @@ from importlib.machinery import PathFinder
 from importlib.util import source_hash
 
 from . import cache, static
+from .errors import display_path
 from .finder import ProjectScope
 from .graph import DependencyGraph
 from .summaries import node
@@ -686,7 +687,7 @@ class Analysis:
         found: list[str] = []
         for module in sorted(self.project.modules.values(), key=lambda m: m.path):
             if module.error:
-                found.append(f"{_display(module.path)}: {module.error}")
+                found.append(f"{display_path(module.path)}: {module.error}")
             if not module.suspect:
                 continue
             import ast
@@ -697,7 +698,7 @@ class Analysis:
             except (OSError, SyntaxError, ValueError):
                 continue
             for line, why in sorted(static.dynamic_notes(tree)):
-                found.append(f"{_display(module.path)}:{line}: {why}")
+                found.append(f"{display_path(module.path)}:{line}: {why}")
         return found
 
 
@@ -721,11 +722,3 @@ def _binder_prints(units: tuple) -> dict[str, tuple[str, ...]]:
         for name in unit[static.BINDS]:
             prints.setdefault(name, []).append(unit[static.PRINT])
     return {name: tuple(values) for name, values in prints.items()}
-
-
-def _display(path: str) -> str:
-    try:
-        relative = os.path.relpath(path)
-    except ValueError:
-        return path
-    return path if relative.startswith("..") else relative

@@ -24,6 +24,7 @@ from types import ModuleType
 
 from . import errors, runtime
 from .engine import ENTRY, Engine, Outcome
+from .errors import display_path
 from .finder import ProjectScope, install, load_instrumented
 from .threads import executing_modules
 from .watcher import Watcher
@@ -193,7 +194,7 @@ class Session:
         modules, paths_that_count, new_file = self.engine.modules_for(paths, quiet=sweep)  # type: ignore[arg-type]
         if not modules and not (new_file and self.engine.failed):
             return
-        triggers = [_display(path) for path in paths_that_count]
+        triggers = [display_path(path) for path in paths_that_count]
         self._apply_changes(modules, triggers)
 
     def _apply_changes(self, modules: set[str], triggers: list[str]) -> None:
@@ -429,14 +430,6 @@ def _exit_code(exit: SystemExit) -> int:
         return exit.code or 0
     sys.stderr.write(f"{exit.code}\n")
     return 1
-
-
-def _display(path: str) -> str:
-    try:
-        relative = os.path.relpath(path)
-    except ValueError:
-        return path
-    return path if relative.startswith("..") else relative
 
 
 def _drain(wake: queue.SimpleQueue[None]) -> None:
