@@ -742,9 +742,10 @@ def git(*args: str) -> str:
 
 def update_section(path: Path, text: str) -> None:
     """Replace (or append) our section only; every other byte of the file is someone else's.
-    The section ends at the next ``#``/``##`` heading or HTML marker (ours uses ``###``)."""
+    The section ends at the next ``##`` heading or HTML marker (ours uses ``###``; a ``#``
+    line may be a comment in one of our code blocks)."""
     current = path.read_text() if path.exists() else ""
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^#{{1,2}} |^<!-- |\Z)", re.S | re.M)
+    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |^<!-- |\Z)", re.S | re.M)
     block = text.rstrip("\n") + "\n"
     if pattern.search(current):
         following = pattern.search(current).end() < len(current)  # type: ignore[union-attr]
