@@ -7,7 +7,6 @@ tracebacks through an import look exactly as they do without hmr-ast.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import sys
 import sysconfig
@@ -88,6 +87,8 @@ class ProjectScope:
         candidates = [real] + [
             os.path.relpath(real, root) for root in self.roots if real.startswith(root + os.sep)
         ]
+        import fnmatch  # only with --include/--exclude: it imports re, at start-up
+
         return any(fnmatch.fnmatch(c, p) for c in candidates for p in patterns)
 
 
