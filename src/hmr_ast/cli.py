@@ -5,8 +5,8 @@ Nothing heavy is imported here: the user's program starts as fast as it can.
 
 from __future__ import annotations
 
-import argparse
 import sys
+from types import SimpleNamespace
 
 from . import __version__
 
@@ -22,7 +22,9 @@ Run a Python program and keep it hot: when a file changes, rerun only the module
 affects, deepest first, the entry last, inside the same process."""
 
 
-def _run_parser() -> argparse.ArgumentParser:
+def _run_parser():
+    import argparse
+
     parser = argparse.ArgumentParser(prog="hmr-ast", usage=USAGE, description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"hmr-ast {__version__}")
     loudness = parser.add_mutually_exclusive_group()
@@ -89,6 +91,41 @@ def _subcommand(name: str):
     return getattr(importlib.import_module(module), function)
 
 
+_VALUED = {
+    "--include": "include",
+    "--exclude": "exclude",
+    "--graph-out": "graph_out",
+    "-m": "module",
+}
+
+
+def _parse_plain(ours: list[str]) -> SimpleNamespace | None:
+    """The usual options without argparse, whose import (``re``, ``gettext``, ``shutil``...)
+    costs the user's start-up ~8 ms; None for anything else (help, mistakes), which
+    argparse then handles."""
+    options = SimpleNamespace(
+        verbose=False, quiet=False, include=[], exclude=[], graph_out=None, module=None
+    )
+    index = 0
+    while index < len(ours):
+        arg = ours[index]
+        if arg in ("-v", "--verbose"):
+            options.verbose = True
+        elif arg in ("-q", "--quiet"):
+            options.quiet = True
+        elif arg in _VALUED and index + 1 < len(ours):
+            index += 1
+            field = _VALUED[arg]
+            if field in ("include", "exclude"):
+                getattr(options, field).append(ours[index])
+            else:
+                setattr(options, field, ours[index])
+        else:
+            return None
+        index += 1
+    return None if options.verbose and options.quiet else options
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in SUBCOMMANDS:
@@ -96,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "run":
         argv = argv[1:]
     ours, rest = _split(argv)
-    options = _run_parser().parse_args(ours)
+    options = _parse_plain(ours) or _run_parser().parse_args(ours)
     if options.module is None and not rest:
         _run_parser().error("give a script to run, or -m MODULE")
     from .config import scope_for
