@@ -144,3 +144,44 @@ def test_a_test_file_that_fails_to_import_recovers(tmp_path: Path) -> None:
         write(tmp_path / "test_broken.py", "def test_fixed():\n    assert True\n")
         hot.out.wait_for(r"test_broken.py::test_fixed PASSED")
         hot.out.wait_for(r"^=+ .*passed in")
+
+
+def test_keys_on_a_terminal_rerun_the_failed_tests_all_tests_and_quit(tmp_path: Path) -> None:
+    """On a terminal (here a pseudo-terminal), ``f`` reruns the failed tests, ``a`` all of
+    them, ``q`` ends the session with pytest's exit status."""
+    import os
+    import pty
+    import subprocess
+
+    from harness import TIMEOUT, Stream, clean_env
+
+    files = dict(PROJECT)
+    files["test_things.py"] += "\n\ndef test_broken():\n    assert helpers.compute() == 2\n"
+    make_project(tmp_path, files)
+    terminal, their_end = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hmr_ast", "pytest", "-v", "-p", "no:cacheprovider"],
+        cwd=tmp_path,
+        env=clean_env(),
+        stdin=their_end,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+    )
+    os.close(their_end)
+    try:
+        out, err = Stream(process.stdout), Stream(process.stderr)
+        out.wait_for(r"^=+ 1 failed, 4 passed")
+        err.wait_for(r"watching for changes; keys: .*q = quit$")
+        os.write(terminal, b"f")
+        out.wait_for(r"test_things.py::test_broken FAILED")
+        out.wait_for(r"^=+ 1 failed in")
+        os.write(terminal, b"a")
+        out.wait_for(r"^=+ 1 failed, 4 passed in")
+        os.write(terminal, b"q")
+        assert process.wait(timeout=TIMEOUT) == 1  # pytest's status: a test failed
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(terminal)

@@ -133,6 +133,7 @@ class Watch:
                 watcher.refresh()
         finally:
             watcher.stop()
+            self._stop_keys()
 
     def _on_files(self, paths: set[str] | None) -> None:
         self.events.put(("files", paths))
@@ -143,32 +144,47 @@ class Watch:
     # --- keys ----------------------------------------------------------------------
 
     def _start_keys(self) -> None:
+        """Keys as they are typed (cbreak mode, set here so that a key typed right after
+        "watching" is not lost), read on a thread; ``_stop_keys`` gives the terminal back."""
         if self.keys_fd is None:
             return
+        self._saved_terminal = None
+        try:
+            import termios
+            import tty
+        except ImportError:  # no termios (Windows): keys arrive line by line
+            pass
+        else:
+            try:
+                self._saved_terminal = termios.tcgetattr(self.keys_fd)
+                tty.setcbreak(self.keys_fd, termios.TCSANOW)
+            except (OSError, termios.error):
+                self._saved_terminal = None
         threading.Thread(target=self._read_keys, name="hmr-ast-keys", daemon=True).start()
+
+    def _stop_keys(self) -> None:
+        saved = getattr(self, "_saved_terminal", None)
+        if saved is not None and self.keys_fd is not None:
+            import termios
+
+            try:
+                termios.tcsetattr(self.keys_fd, termios.TCSADRAIN, saved)
+            except (OSError, termios.error):
+                pass
 
     def _read_keys(self) -> None:
         fd = self.keys_fd
         assert fd is not None
-        try:
-            import termios
-            import tty
-
-            saved = termios.tcgetattr(fd)
-            tty.setcbreak(fd)
-        except (ImportError, OSError):
-            saved = None
-        try:
-            while True:
+        while True:
+            try:
                 data = os.read(fd, 1)
-                if not data:
-                    return
-                key = data.decode(errors="ignore").lower()
-                if key in ("a", "f", "q"):
-                    self.events.put(("key", key))
-        finally:
-            if saved is not None:
-                termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+            except OSError:
+                return
+            if not data:
+                return
+            key = data.decode(errors="ignore").lower()
+            if key in ("a", "f", "q"):
+                self.events.put(("key", key))
 
     # --- files ---------------------------------------------------------------------
 
