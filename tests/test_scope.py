@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from harness import HotProcess, make_project, write
 
 
@@ -30,6 +32,7 @@ def test_pyproject_exclude_keeps_a_module_out_of_reloads(tmp_path):
         hot.out.wait_for("values m2 ")
 
 
+@pytest.mark.core
 def test_include_brings_in_a_sibling_folder(tmp_path):
     make_project(
         tmp_path,

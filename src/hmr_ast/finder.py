@@ -37,6 +37,12 @@ class ProjectScope:
         self.roots = [os.path.realpath(root) for root in roots]
         self.include = list(include)
         self.exclude = list(exclude)
+        if self.include or self.exclude:
+            # Imported here, not in the finder (where importing it would ask the finder
+            # again), and only with globs: it imports re, which costs every start-up.
+            import fnmatch
+
+            self._fnmatch = fnmatch.fnmatch
         paths = sysconfig.get_paths()
         system = {paths.get(key) for key in ("stdlib", "platstdlib", "purelib", "platlib")}
         system |= {sys.prefix, sys.base_prefix, sys.exec_prefix}
@@ -87,9 +93,7 @@ class ProjectScope:
         candidates = [real] + [
             os.path.relpath(real, root) for root in self.roots if real.startswith(root + os.sep)
         ]
-        import fnmatch  # only with --include/--exclude: it imports re, at start-up
-
-        return any(fnmatch.fnmatch(c, p) for c in candidates for p in patterns)
+        return any(self._fnmatch(c, p) for c in candidates for p in patterns)
 
 
 def load_instrumented(path: str, data: bytes) -> tuple[CodeType, dict, bytes]:
