@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.machinery import PathFinder
 from importlib.util import source_hash
 
@@ -21,6 +21,7 @@ from . import cache, static
 from .errors import display_path
 from .finder import ProjectScope
 from .graph import DependencyGraph
+from .runtime import absolute_name
 from .summaries import node
 
 ENTRY = "__main__"
@@ -42,7 +43,6 @@ class Module:
     imports: tuple
     previous: dict | None = None  # facts of the cached (last run) version, when it differs
     error: str | None = None
-    notes: list[str] = field(default_factory=list)
     suspect: bool = False
 
     @property
@@ -110,7 +110,7 @@ class Project:
         return found
 
     def _add_named(self, name: str) -> bool:
-        if name in self.modules or name in self.packages:
+        if self.is_module(name):
             return True
         spec = self._spec(name)
         if spec is None:
@@ -151,16 +151,7 @@ class Project:
 
     def absolute(self, module: Module, imported: str, level: int) -> str | None:
         """The absolute name of ``from <level dots><imported> import ...`` in ``module``."""
-        if level == 0:
-            return imported
-        package = module.package
-        if not package:
-            return None
-        parts = package.split(".")
-        if level - 1 > len(parts) - 1:
-            return None
-        base = ".".join(parts[: len(parts) - (level - 1)])
-        return f"{base}.{imported}" if imported else base
+        return absolute_name(imported, level, module.package)
 
 
 def _load(name: str, path: str, package: str | None) -> Module:
@@ -173,14 +164,13 @@ def _load(name: str, path: str, package: str | None) -> Module:
     except OSError as error:
         return _broken(name, path, package, f"cannot read: {error.strerror}")
     digest = source_hash(data)
-    hit = cache.load(path, digest)
+    cached = cache.load_any(path)  # (source hash, code, meta) of the version last cached
     previous = None
-    if hit is not None:
-        meta = hit[1]
+    if cached is not None and cached[0] == digest:
+        meta = cached[2]
     else:
         from .transform import instrument_source
 
-        cached = cache.load_any(path)
         try:
             code, meta = instrument_source(data, path)
         except (SyntaxError, ValueError) as error:
@@ -225,8 +215,7 @@ class Analysis:
         self._aliases: dict[str, dict[str, tuple]] = {}
         self._plain: dict[tuple[str, str], bool] = {}
         self._unit_reads: dict[tuple[str, int], set[str]] = {}
-        #: (importer, imported) -> names read; what ``hmr-ast graph`` draws.
-        self.edges: dict[tuple[str, str], set[str]] = {}
+        self._reached: dict[tuple[str, int], set[str]] = {}
         for module in project.modules.values():
             self._index(module)
         self._edits: set[str] = set()
@@ -270,8 +259,8 @@ class Analysis:
         exported = module.facts.get("all")
         if exported is not None:
             return list(exported)
-        names = [n for n in self._binders.get(name, {}) if not n.startswith("_") and n != STAR]
-        for source in self._aliases.get(name, {}).get(STAR, ("star", []))[1]:
+        names = _public(self._binders.get(name, {}))
+        for source in self._star_sources(name):
             names += self.public_names(source) if source != name else []
         return list(dict.fromkeys(names))
 
@@ -333,13 +322,6 @@ class Analysis:
                 depends.update(".".join(parts[:end]) for end in range(1, len(parts) + 1))
         depends = {name for name in depends if name in self.project.modules}
         self.graph.set_module(own, reads, depends)
-        for reader_node in reads:
-            target, _, name = reader_node.partition(":")
-            if target != own:
-                self.edges.setdefault((own, target), set()).add(name)
-        for target in depends:
-            if target != own:
-                self.edges.setdefault((own, target), set())
         for name in self._binders[own]:
             if name != STAR:
                 self.graph.set_name(node(own, name), self._name_reads(module, name))
@@ -428,11 +410,6 @@ class Analysis:
             return None
         return module, ".".join([name, *rest])
 
-    def is_plain(self, module: str, name: str, seen: frozenset = frozenset()) -> bool:
-        """Whether ``module:name`` surely holds a plain value (a number, a string...), which
-        counts as unchanged when recomputed equal."""
-        return self._leaf_plain(module, (name,), seen)
-
     def _leaf_plain(self, module: str, leaf: tuple[str, ...], seen: frozenset) -> bool:
         """Whether a plain-leaf (a name, ``m.NAME``, ``C.ATTR``, or a call) is plain."""
         call = leaf[0] == static.CALL
@@ -497,14 +474,19 @@ class Analysis:
             leaf[0] == static.CALL for leaf in (*(unit[static.PLAIN] or ()), *unit[static.NEEDS])
         )
 
-    def _reach(self, nodes: set[str]) -> set[str]:
-        """``nodes`` and every name node they read, through functions and classes."""
-        import networkx as nx
+    def _reach(self, module: Module, index: int) -> set[str]:
+        """What a unit reads, and every name node that reads, through functions and
+        classes (once per unit: the graph does not change while predicting)."""
+        key = (module.name, index)
+        found = self._reached.get(key)
+        if found is None:
+            import networkx as nx
 
-        found = set(nodes)
-        for start in nodes:
-            if start in self.graph.reads:
-                found |= nx.descendants(self.graph.reads, start)
+            found = set(self.unit_reads(module, index))
+            for start in list(found):
+                if start in self.graph.reads:
+                    found |= nx.descendants(self.graph.reads, start)
+            self._reached[key] = found
         return found
 
     def edited_names(self, module: Module) -> set[str] | None:
@@ -559,7 +541,7 @@ class Analysis:
         names = (set(self._binders[module.name]) | module.global_stores) - {STAR}
         names |= self._star_bound(module, changed)
         if module.dynamic or module.error or edited is None:
-            return names | self._star_names(module)
+            return names | set(self.public_names(module.name))
         result = set(edited) | module.global_stores
         own_changed = {node(module.name, n) for n in result}
         grew = True
@@ -571,7 +553,7 @@ class Analysis:
                     continue
                 reads = self.unit_reads(module, index)
                 if self._calls(module, index):
-                    reads = self._reach(reads)  # a call's result depends on what it reads
+                    reads = self._reach(module, index)  # a call's result: what it reads
                 if not self.stable(module, index) or reads & changed or reads & own_changed:
                     if STAR in binds:
                         binds |= self._star_bound(module, changed)
@@ -604,15 +586,7 @@ class Analysis:
         exported = previous.get("all")
         if exported is not None:
             return set(exported)
-        return {
-            n
-            for unit in previous.get("units", ())
-            for n in unit[static.BINDS]
-            if not n.startswith("_") and n != STAR
-        }
-
-    def _star_names(self, module: Module) -> set[str]:
-        return set(self.public_names(module.name))
+        return set(_public(n for unit in previous.get("units", ()) for n in unit[static.BINDS]))
 
     # --- prediction ---------------------------------------------------------------------------
 
@@ -620,13 +594,13 @@ class Analysis:
         """Which modules an edit of ``edited_modules`` reruns, in order, and why."""
         edits = self._edits = set(edited_modules)
         reasons: dict[str, list[str]] = {name: ["edited"] for name in edits}
+        by_edit = {name: self.edited_names(self.project.modules[name]) for name in edits}
         changed: set[str] = set()
         queue = list(edits)
         while queue:
             name = queue.pop()
             module = self.project.modules[name]
-            edited = self.edited_names(module) if name in edits else set()
-            names = self.changed_names(module, changed, edited)
+            names = self.changed_names(module, changed, by_edit.get(name, set()))
             fresh = {node(name, n) for n in names}
             if self._public_changed(name, names):
                 fresh.add(node(name, STAR))
@@ -714,6 +688,11 @@ _BUILTIN_BASES = frozenset(
     for name, value in vars(__import__("builtins")).items()
     if isinstance(value, type) and type(value) is type
 )
+
+
+def _public(names: Iterable[str]) -> list[str]:
+    """What ``from m import *`` binds of ``m``'s names when it has no ``__all__``."""
+    return [name for name in names if not name.startswith("_") and name != STAR]
 
 
 def _binder_prints(units: tuple) -> dict[str, tuple[str, ...]]:

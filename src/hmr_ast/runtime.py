@@ -212,6 +212,14 @@ def _resolve(module: str, level: int, namespace: dict) -> str | None:
     if package is None:
         spec = namespace.get("__spec__")
         package = spec.parent if spec is not None else None
+    return absolute_name(module, level, package)
+
+
+def absolute_name(module: str, level: int, package: str | None) -> str | None:
+    """The module ``from <level dots><module> import ...`` names in ``package``; None when
+    the import goes above the top-level package (or there is no package)."""
+    if level == 0:
+        return module
     if not package:
         return None
     parts = package.rsplit(".", level - 1)
