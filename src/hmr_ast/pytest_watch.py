@@ -53,7 +53,6 @@ class Watch:
         self.import_errors: dict[str, pytest.CollectReport] = {}
         self.results: dict[str, str] = {}  # nodeid -> passed / failed / skipped
         self.pending: set[str] = set()  # collected but not run yet (a collection error)
-        self._directories_cache: tuple[int, set[str]] = (-1, set())
 
     # --- messages ------------------------------------------------------------------
 
@@ -189,26 +188,12 @@ class Watch:
     # --- files ---------------------------------------------------------------------
 
     def _directories(self) -> set[str]:
-        if self._directories_cache[0] == runtime.generation:
-            return self._directories_cache[1]
-        generation = runtime.generation
-        directories = {str(path.parent) for path in self.collect_errors}
-        for record in list(runtime.records.values()):
-            if record.namespace is not None:
-                directories.add(os.path.dirname(record.path))
-                directories.update(os.path.dirname(path) for path in record.data_files)
-        self._directories_cache = (generation, directories)
-        return directories
+        """The session's folders, and those of test files that failed to import."""
+        failed = {str(path.parent) for path in self.collect_errors}
+        return runtime.watched_directories() | failed
 
     def _sweep(self) -> set[str]:
-        paths = {str(path) for path in self.collect_errors}
-        for record in list(runtime.records.values()):
-            if record.namespace is not None:
-                paths.add(record.path)
-                for path, state in list(record.data_files.items()):
-                    if runtime.file_state(path) != state:
-                        paths.add(path)
-        return paths
+        return runtime.sweep_paths() | {str(path) for path in self.collect_errors}
 
     def on_changes(self, paths: set[str], quiet: bool) -> None:
         modules, triggers, _new_file = self.engine.modules_for(paths, quiet=quiet)

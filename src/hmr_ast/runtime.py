@@ -271,6 +271,38 @@ def _imported(
                 record.reads.add((resolved, GETATTR))
 
 
+_watched: tuple[int, set[str]] = (-1, set())
+
+
+def watched_directories() -> set[str]:
+    """The folders of the loaded project modules and of the data files they read: what a
+    watcher watches (computed again only when modules or data files appeared)."""
+    global _watched
+    if _watched[0] != generation:
+        current = generation
+        directories = set()
+        for record in list(records.values()):
+            if record.namespace is not None:
+                directories.add(os.path.dirname(record.path))
+                directories.update(os.path.dirname(path) for path in record.data_files)
+        _watched = (current, directories)
+    return _watched[1]
+
+
+def sweep_paths() -> set[str]:
+    """The loaded modules' files, and their data files that changed since they were read:
+    what may have changed while nothing was watching."""
+    paths = set()
+    for record in list(records.values()):
+        if record.namespace is None:
+            continue
+        paths.add(record.path)
+        for path, state in list(record.data_files.items()):
+            if file_state(path) != state:
+                paths.add(path)
+    return paths
+
+
 def file_state(path: str) -> tuple[int, int]:
     """(mtime_ns, size) of a file, or (0, -1) when it is gone."""
     try:

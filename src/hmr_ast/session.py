@@ -77,8 +77,9 @@ class Session:
         self._pending_triggers: list[str] = []
         self._retry: set[str] = set()  # deferred while a callable entry serves
         self._main_thread = threading.main_thread().ident
-        self._directories_cache: tuple[int, set[str]] = (-1, set())
-        self.watcher = Watcher(self._directories, self._on_changes, self._on_idle, self.log)
+        self.watcher = Watcher(
+            runtime.watched_directories, self._on_changes, self._on_idle, self.log
+        )
         self._quiet_ticks = (-1, 0)
         self.exit_code = 0
         #: Called on the watcher thread once start-up (or a reload) has settled.
@@ -162,36 +163,12 @@ class Session:
             os.path.dirname(os.path.abspath(path))
         )
 
-    def _directories(self) -> set[str]:
-        if self._directories_cache[0] == runtime.generation:
-            return self._directories_cache[1]
-        generation = runtime.generation
-        directories = set()
-        for record in list(runtime.records.values()):
-            if record.namespace is not None:
-                directories.add(os.path.dirname(record.path))
-                directories.update(os.path.dirname(path) for path in record.data_files)
-        self._directories_cache = (generation, directories)
-        return directories
-
     # --- the watcher thread --------------------------------------------------------
-
-    def _sweep(self) -> set[str]:
-        """Modules or data files that changed while nothing was watching."""
-        paths = set()
-        for record in list(runtime.records.values()):
-            if record.namespace is None:
-                continue
-            paths.add(record.path)
-            for path, state in list(record.data_files.items()):
-                if runtime.file_state(path) != state:
-                    paths.add(path)
-        return paths
 
     def _on_changes(self, paths: set[str] | None) -> None:
         sweep = paths is None
         if sweep:
-            paths = self._sweep()
+            paths = runtime.sweep_paths()
         modules, paths_that_count, new_file = self.engine.modules_for(paths, quiet=sweep)  # type: ignore[arg-type]
         if not modules and not (new_file and self.engine.failed):
             return
