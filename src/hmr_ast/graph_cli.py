@@ -8,7 +8,7 @@ import json
 import os
 import sys
 
-from .export import GraphData, from_graph, to_dot, to_json, to_mermaid
+from .export import GraphData, from_graph, to_dot, to_json, to_mermaid, write_file
 
 _FORMATS = {"json": to_json, "dot": to_dot, "mermaid": to_mermaid}
 
@@ -104,10 +104,7 @@ def _write(text: str, output: str | None) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    temporary = f"{output}.{os.getpid()}.tmp"
-    with open(temporary, "w") as file:
-        file.write(text)
-    os.replace(temporary, output)
+    write_file(output, text)
 
 
 def impact_main(argv: list[str]) -> int:

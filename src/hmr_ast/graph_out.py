@@ -25,14 +25,11 @@ class GraphWriter:
             self.write()
 
     def write(self) -> None:
-        from .export import from_graph, to_json
+        from .export import from_graph, to_json, write_file
 
         files = {name: record.path for name, record in list(runtime.records.items())}
         text = to_json(from_graph(self.session.engine.graph, files, ENTRY), names=True)
-        temporary = f"{self.path}.{os.getpid()}.tmp"
         try:
-            with open(temporary, "w") as file:
-                file.write(text)
-            os.replace(temporary, self.path)
+            write_file(self.path, text)
         except OSError as error:
             self.session.log(f"could not write {self.path}: {error.strerror}")
