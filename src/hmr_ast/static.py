@@ -54,8 +54,8 @@ Chain = tuple[str, ...]
 
 # A unit: (first line, last line, binds, reads, stable, plain leaves, alias, bases,
 # fingerprint, needs, is an import): ``stable`` judges the shape, given that the ``needs``
-# leaves hold plain
-# values (a class attribute ``BASE = a.X + 1``, a default ``def f(n=a.N * 2)``).
+# leaves hold plain values (a class attribute ``BASE = a.X + 1``, a default
+# ``def f(n=a.N * 2)``).
 FIRST, LAST, BINDS, READS, STABLE, PLAIN, ALIAS, BASES, PRINT, NEEDS, IMPORT = range(11)
 #: A leaf ``("()", "m", "f")`` is the result of calling ``m.f`` with plain arguments.
 CALL = "()"
@@ -69,11 +69,10 @@ def module_facts(tree: ast.Module, source: bytes | str) -> dict:
         and any(alias.name == "annotations" for alias in stmt.names)
         for stmt in tree.body
     )
-    reader = _ImportTimeReads(future_annotations)
     if isinstance(source, str):
         source = source.encode()
     lines = source.splitlines()
-    units = tuple(_unit(stmt, reader, lines) for stmt in tree.body)
+    units = tuple(_unit(stmt, future_annotations, lines) for stmt in tree.body)
     returns, class_attributes = _callables(tree.body)
     return {
         "units": units,
@@ -84,9 +83,9 @@ def module_facts(tree: ast.Module, source: bytes | str) -> dict:
     }
 
 
-def _unit(stmt: ast.stmt, reader: _ImportTimeReads, lines: list[bytes]) -> tuple:
+def _unit(stmt: ast.stmt, future_annotations: bool, lines: list[bytes]) -> tuple:
     nodes = list(_import_time_nodes(stmt))
-    reads = reader.reads_of(nodes)
+    reads = _reads(nodes, future_annotations)
     plain, alias = _value_shape(stmt)
     bases = tuple(
         chain
@@ -200,11 +199,16 @@ def _import_time_nodes(node: ast.AST, into_classes: bool = True):
 
 
 def _argument_parts(args: ast.arguments) -> list[ast.AST]:
-    parts: list[ast.AST] = [*args.defaults, *(d for d in args.kw_defaults if d is not None)]
-    for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
-        if arg is not None and arg.annotation is not None:
-            parts.append(arg.annotation)
-    return parts
+    defaults = [*args.defaults, *(d for d in args.kw_defaults if d is not None)]
+    return defaults + _argument_annotations(args)
+
+
+def _argument_annotations(args: ast.arguments) -> list[ast.AST]:
+    return [
+        arg.annotation
+        for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg)
+        if arg is not None and arg.annotation is not None
+    ]
 
 
 # --- what a unit reads ---------------------------------------------------------------------
@@ -222,43 +226,33 @@ def _chain(node: ast.AST) -> Chain | None:
     return tuple(reversed(parts))
 
 
-class _ImportTimeReads:
-    """Chains read while the module executes: module body, class bodies, decorators,
-    defaults, annotations (unless postponed by ``from __future__ import annotations``)."""
-
-    def __init__(self, future_annotations: bool) -> None:
-        self.future_annotations = future_annotations
-
-    def reads_of(self, nodes: list[ast.AST]) -> set[Chain]:
-        found: set[Chain] = set()
-        skip: set[int] = set()
-        if self.future_annotations:
-            for node in nodes:
-                for annotation in _annotations(node):
-                    skip.update(id(inner) for inner in ast.walk(annotation))
+def _reads(nodes: list[ast.AST], future_annotations: bool) -> set[Chain]:
+    """Chains read while the module executes, among a unit's import-time ``nodes``:
+    annotations count unless postponed by ``from __future__ import annotations``."""
+    found: set[Chain] = set()
+    skip: set[int] = set()
+    if future_annotations:
         for node in nodes:
-            if id(node) in skip:
-                continue
-            if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
-                chain = _chain(node)
-                if chain is not None:
-                    found.add(chain)
-            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-                found.add((node.id,))
-            elif isinstance(node, (ast.AugAssign,)) and isinstance(node.target, ast.Name):
-                found.add((node.target.id,))
-        return found
+            for annotation in _annotations(node):
+                skip.update(id(inner) for inner in ast.walk(annotation))
+    for node in nodes:
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+            chain = _chain(node)
+            if chain is not None:
+                found.add(chain)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            found.add((node.id,))
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            found.add((node.target.id,))
+    return found
 
 
 def _annotations(node: ast.AST) -> list[ast.AST]:
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        args = node.args
-        found = [
-            arg.annotation
-            for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg)
-            if arg is not None and arg.annotation is not None
-        ]
-        return found + ([node.returns] if node.returns is not None else [])
+        returns = [node.returns] if node.returns is not None else []
+        return _argument_annotations(node.args) + returns
     if isinstance(node, ast.AnnAssign):
         return [node.annotation]
     return []
