@@ -79,9 +79,18 @@ def store(
     if path is None:
         return
     data = _HEADER + source_hash + marshal.dumps((code, meta))
-    temporary = f"{path}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
+        write_atomically(path, data)
+    except OSError:
+        pass
+
+
+def write_atomically(path: str, data: bytes) -> None:
+    """Write ``data`` whole or not at all: a reader (another process) never sees half of
+    it; the temporary file is removed when the write fails."""
+    temporary = f"{path}.{os.getpid()}.tmp"
+    try:
         with open(temporary, "wb") as file:
             file.write(data)
         os.replace(temporary, path)
@@ -90,3 +99,4 @@ def store(
             os.unlink(temporary)
         except OSError:
             pass
+        raise

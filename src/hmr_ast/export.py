@@ -9,7 +9,6 @@ a name reads (a function's body, a class's methods).
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 
 from .errors import display_path
@@ -139,18 +138,3 @@ def to_mermaid(data: GraphData, names: bool = False) -> str:
     if links:
         lines.append(f"  linkStyle {','.join(map(str, links))} stroke:red")
     return "\n".join(lines) + "\n"
-
-
-def write_file(path: str, text: str) -> None:
-    """Write ``text`` whole or not at all (a reader never sees half a graph)."""
-    temporary = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(temporary, "w") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except OSError:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise

@@ -8,7 +8,8 @@ import json
 import os
 import sys
 
-from .export import GraphData, from_graph, to_dot, to_json, to_mermaid, write_file
+from .cache import write_atomically
+from .export import GraphData, from_graph, to_dot, to_json, to_mermaid
 
 _FORMATS = {"json": to_json, "dot": to_dot, "mermaid": to_mermaid}
 
@@ -104,7 +105,7 @@ def _write(text: str, output: str | None) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    write_file(output, text)
+    write_atomically(output, text.encode())
 
 
 def impact_main(argv: list[str]) -> int:

@@ -25,11 +25,12 @@ class GraphWriter:
             self.write()
 
     def write(self) -> None:
-        from .export import from_graph, to_json, write_file
+        from .cache import write_atomically
+        from .export import from_graph, to_json
 
         files = {name: record.path for name, record in list(runtime.records.items())}
         text = to_json(from_graph(self.session.engine.graph, files, ENTRY), names=True)
         try:
-            write_file(self.path, text)
+            write_atomically(self.path, text.encode())
         except OSError as error:
             self.session.log(f"could not write {self.path}: {error.strerror}")
