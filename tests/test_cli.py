@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+import hmr_ast
 from harness import TIMEOUT, HotProcess, clean_env, fresh_run, make_project, write
 from streams import finish, hmr_lines
 
@@ -251,15 +252,20 @@ def test_ctrl_c_ends_hmr_ast_even_when_the_program_handles_it(tmp_path):
 
 
 @pytest.mark.core
-def test_missing_script_is_a_clear_error_with_exit_code_2(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "hmr_ast", "run", "nowhere.py"],
-        cwd=tmp_path,
+def hmr_ast_once(root, *args: str) -> subprocess.CompletedProcess:
+    """``python -m hmr_ast ARGS`` in ``root``, to its end (for usage errors)."""
+    return subprocess.run(
+        [sys.executable, "-m", "hmr_ast", *args],
+        cwd=root,
         env=clean_env(),
         capture_output=True,
         text=True,
         timeout=30,
     )
+
+
+def test_missing_script_is_a_clear_error_with_exit_code_2(tmp_path):
+    result = hmr_ast_once(tmp_path, "run", "nowhere.py")
     assert result.returncode == 2
     assert "nowhere.py" in result.stderr
     assert "Traceback" not in result.stderr
@@ -269,31 +275,42 @@ def test_missing_script_is_a_clear_error_with_exit_code_2(tmp_path):
 @pytest.mark.parametrize("module", ["nowhere", "nowhere.mod"])
 def test_missing_module_is_a_clear_error_like_python(tmp_path, module):
     plain = fresh_run(tmp_path, "-m", module)
-    result = subprocess.run(
-        [sys.executable, "-m", "hmr_ast", "run", "-m", module],
-        cwd=tmp_path,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = hmr_ast_once(tmp_path, "run", "-m", module)
     assert result.returncode == plain.returncode == 1
     assert "nowhere" in result.stderr
     assert "Traceback" not in result.stderr, result.stderr
 
 
 def test_no_program_is_a_usage_error(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "hmr_ast", "run"],
-        cwd=tmp_path,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = hmr_ast_once(tmp_path, "run")
     assert result.returncode == 2
     assert "usage:" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["-v", "-q"], "not allowed with argument"),
+        (["--include"], "give a script to run, or -m MODULE"),  # app.py is its GLOB
+    ],
+)
+def test_option_mistakes_are_usage_errors_naming_the_mistake(tmp_path, options, message):
+    """The usual options are read without argparse (its import costs start-up); anything
+    else still gets argparse's message and exit status, and the program does not run."""
+    write(tmp_path / "app.py", "print('the program ran')\n")
+    result = hmr_ast_once(tmp_path, "run", *options, "app.py")
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "usage:" in result.stderr and "Traceback" not in result.stderr
+    assert "the program ran" not in result.stdout
+
+
+def test_version_is_printed_without_running_anything(tmp_path):
+    result = hmr_ast_once(tmp_path, "--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"hmr-ast {hmr_ast.__version__}"
 
 
 def test_program_output_is_untouched(tmp_path):
