@@ -185,3 +185,32 @@ def test_keys_on_a_terminal_rerun_the_failed_tests_all_tests_and_quit(tmp_path: 
         if process.poll() is None:
             process.kill()
         os.close(terminal)
+
+
+def test_a_pytest_release_it_does_not_support_is_refused_with_what_to_install(
+    tmp_path: Path,
+) -> None:
+    """pytest 9.2 keeps fixtures differently (9.1 kept a changed session fixture's old
+    value): with such a release, --hmr stops at once with a usage error, runs no test."""
+    import subprocess
+
+    from harness import clean_env
+
+    make_project(tmp_path, {"test_one.py": "def test_one():\n    print('RAN')\n"})
+    program = (
+        "import sys, pytest\n"
+        "pytest.__version__ = sys.argv[1]\n"
+        "sys.exit(pytest.main(['--hmr', '-s', '-p', 'no:cacheprovider']))\n"
+    )
+    for version in ("9.2.0", "8.3.5"):
+        result = subprocess.run(
+            [sys.executable, "-c", program, version],
+            cwd=tmp_path,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 4, result.stdout + result.stderr  # pytest's usage error
+        assert f"this is pytest {version}: pip install 'pytest>=9.0,<9.1'" in result.stderr
+        assert "RAN" not in result.stdout
