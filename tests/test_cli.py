@@ -251,7 +251,6 @@ def test_ctrl_c_ends_hmr_ast_even_when_the_program_handles_it(tmp_path):
         assert code in (0, 130)
 
 
-@pytest.mark.core
 def hmr_ast_once(root, *args: str) -> subprocess.CompletedProcess:
     """``python -m hmr_ast ARGS`` in ``root``, to its end (for usage errors)."""
     return subprocess.run(
@@ -264,6 +263,7 @@ def hmr_ast_once(root, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.core
 def test_missing_script_is_a_clear_error_with_exit_code_2(tmp_path):
     result = hmr_ast_once(tmp_path, "run", "nowhere.py")
     assert result.returncode == 2
