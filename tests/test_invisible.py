@@ -342,3 +342,58 @@ def test_module_attributes_and_namespaces_are_those_of_plain_python(tmp_path):
         hot.out.wait_for("^end$")
         after_edit = hot.out.seen[start:]
     assert after_edit == fresh_run(tmp_path, "app.py").stdout.splitlines()
+
+
+POSTPONED_MODELS = """\
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+
+from pydantic import BaseModel
+
+
+class Item(BaseModel):
+    tags: t.List[str] = []
+    size: t.Optional[int] = None
+
+
+class Movie(t.TypedDict):
+    title: t.List[str]
+
+
+@dataclasses.dataclass
+class Point:
+    x: t.Optional[int] = None
+
+
+def describe(item: t.Optional[Item]) -> t.Dict[str, int]:
+    return {}
+"""
+
+
+@pytest.mark.core
+def test_postponed_annotations_import_as_in_plain_python(tmp_path):
+    """pydantic, TypedDict and dataclasses read the annotations' text: it is the user's."""
+    show = (
+        "import typing, models\n"
+        "print(models.Item(tags=['a'], size=2).model_dump())\n"
+        "print(typing.get_type_hints(models.Movie))\n"
+        "print([(f.name, f.type) for f in __import__('dataclasses').fields(models.Point)])\n"
+        "print(models.describe.__annotations__)\n"
+        "print('end')\n"
+    )
+    make_project(tmp_path, {"app.py": show, "models.py": POSTPONED_MODELS})
+    plain = fresh_run(tmp_path, "app.py")
+    assert plain.returncode == 0, plain.stderr
+    with HotProcess.run(tmp_path, "app.py") as hot:
+        hot.out.wait_for("^end$")
+        assert hot.out.seen == plain.stdout.splitlines()
+        write(
+            tmp_path / "models.py", POSTPONED_MODELS.replace("size: t.Optional[int]", "size: int")
+        )
+        hot.err.wait_for(r"^\[hmr-ast\] reloaded models\.py: ")
+        start = len(hot.out.seen)
+        hot.out.wait_for("^end$")
+        after_edit = hot.out.seen[start:]
+    assert after_edit == fresh_run(tmp_path, "app.py").stdout.splitlines()

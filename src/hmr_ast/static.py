@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import sys
 from types import CodeType
 
 #: Decorators that return their argument, or an equal twin (dataclasses compare by fields).
@@ -63,12 +64,7 @@ CALL = "()"
 
 def module_facts(tree: ast.Module, source: bytes | str) -> dict:
     """The static facts of a freshly parsed module (call before the tree is rewritten)."""
-    future_annotations = any(
-        isinstance(stmt, ast.ImportFrom)
-        and stmt.module == "__future__"
-        and any(alias.name == "annotations" for alias in stmt.names)
-        for stmt in tree.body
-    )
+    future_annotations = postpones_annotations(tree)
     if isinstance(source, str):
         source = source.encode()
     lines = source.splitlines()
@@ -81,6 +77,17 @@ def module_facts(tree: ast.Module, source: bytes | str) -> dict:
         "returns": returns,
         "class_attributes": class_attributes,
     }
+
+
+def postpones_annotations(tree: ast.Module) -> bool:
+    """Whether the module's annotations are not evaluated at import time: postponed by
+    ``from __future__ import annotations`` (PEP 563), or deferred as on 3.14 (PEP 649)."""
+    return sys.version_info >= (3, 14) or any(
+        isinstance(stmt, ast.ImportFrom)
+        and stmt.module == "__future__"
+        and any(alias.name == "annotations" for alias in stmt.names)
+        for stmt in tree.body
+    )
 
 
 def _unit(stmt: ast.stmt, future_annotations: bool, lines: list[bytes]) -> tuple:

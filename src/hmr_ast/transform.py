@@ -17,7 +17,7 @@ from types import CodeType
 
 from .bytecode import summarize
 from .runtime import BOUND, GLOBALS, IMPORTED, PRESENT, READ_ATTR, STAR, UNBOUND
-from .static import module_facts, settle_returns
+from .static import module_facts, postpones_annotations, settle_returns
 
 
 def instrument_source(
@@ -34,7 +34,7 @@ def instrument_source(
     facts = module_facts(tree, source)  # before the rewrite below changes the tree
     if before is not None:
         before(tree, source)
-    _ImportTimeCode().visit(tree)
+    _ImportTimeCode(postpones_annotations(tree)).visit(tree)
     tree.body = _mark_module_body(tree.body)
     code = compile(tree, filename, "exec", dont_inherit=True)
     meta = summarize(code)
@@ -61,20 +61,44 @@ def _marker(helper: str, args: list, where: ast.AST) -> ast.Expr:
 
 
 class _ImportTimeCode(ast.NodeTransformer):
-    """Records attribute reads in code that runs at import time; skips function bodies."""
+    """Records attribute reads in code that runs at import time; skips function bodies.
+
+    Postponed annotations (``from __future__ import annotations``, and every annotation from
+    3.14 on) are never evaluated at import time: the compiler keeps their text (or, from
+    3.14, compiles them into ``__annotate__`` functions that typing tools evaluate later).
+    They are left exactly as written, so that text and those functions are the user's.
+    """
+
+    def __init__(self, postponed_annotations: bool) -> None:
+        self.annotations_run = not postponed_annotations
+
+    def _annotation(self, annotation: ast.expr | None) -> ast.expr | None:
+        if annotation is None or not self.annotations_run:
+            return annotation
+        return self.visit(annotation)
 
     def _arguments(self, args: ast.arguments) -> None:
         args.defaults = [self.visit(d) for d in args.defaults]
         args.kw_defaults = [None if d is None else self.visit(d) for d in args.kw_defaults]
         for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
-            if arg is not None and arg.annotation is not None:
-                arg.annotation = self.visit(arg.annotation)
+            if arg is not None:
+                arg.annotation = self._annotation(arg.annotation)
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
         node.decorator_list = [self.visit(d) for d in node.decorator_list]
         self._arguments(node.args)
-        if node.returns is not None:
-            node.returns = self.visit(node.returns)
+        node.returns = self._annotation(node.returns)
+        return node
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST:
+        node.target = self.visit(node.target)
+        node.annotation = self._annotation(node.annotation)
+        if node.value is not None:
+            node.value = self.visit(node.value)
+        return node
+
+    def visit_TypeAlias(self, node: ast.AST) -> ast.AST:
+        """``type X = ...`` (3.12+): its value and bounds are evaluated lazily, on first use."""
         return node
 
     visit_AsyncFunctionDef = visit_FunctionDef
