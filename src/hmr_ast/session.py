@@ -77,6 +77,7 @@ class Session:
         self._pending_triggers: list[str] = []
         self._retry: set[str] = set()  # deferred while a callable entry serves
         self._main_thread = threading.main_thread().ident
+        self._forked = False  # this process is a fork of the one hmr-ast started
         self.watcher = Watcher(
             runtime.watched_directories, self._on_changes, self._on_idle, self.log
         )
@@ -266,6 +267,8 @@ class Session:
         # (allocation-heavy code ran ~1.18x slower with them tracked, 1.005x frozen).
         gc.freeze()
         signal.signal(signal.SIGINT, self._on_sigint)
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._after_fork_in_child)
         self.watcher.start()
         rerun_entry = True
         try:
@@ -277,6 +280,8 @@ class Session:
                         self._run_entry(main)
                         if self.entry.call is not None:
                             return self.exit_code
+                        if self._forked:  # a child ends with its entry, as it would in python
+                            return 1 if ENTRY in self.engine.failed else 0
                         if self._interrupted:
                             return 130
                     self._main_idle = True
@@ -305,6 +310,12 @@ class Session:
             return 130
         finally:
             self.watcher.stop()
+
+    def _after_fork_in_child(self) -> None:
+        """A forked child (``os.fork``, multiprocessing's fork context, gunicorn or celery
+        workers) has no watcher thread: it never reloads, and it ends when its code ends
+        instead of waiting for edits. The parent goes on watching and reloading."""
+        self._forked = True
 
     def run_once(self) -> None:
         """Run the entry to its end under the hook, without watching (``graph --runtime``)."""
@@ -349,6 +360,8 @@ class Session:
                     self._report([], outcome, False)
                 continue
             except SystemExit as exit:
+                if self._forked:
+                    raise
                 if self.entry.call is not None:
                     self.exit_code = _exit_code(exit)
                     return

@@ -31,12 +31,12 @@ class Watcher(threading.Thread):
         self._on_changes = on_changes
         self._on_idle = on_idle
         self._log = log
-        self._stop = threading.Event()
+        self._stopping = threading.Event()  # not _stop: Thread._stop() is threading's own
         self._restart = threading.Event()
         self.ready = threading.Event()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
         self._restart.set()
 
     def refresh(self) -> None:
@@ -48,20 +48,20 @@ class Watcher(threading.Thread):
 
     def run(self) -> None:
         rust_notify = load_rust_notify()
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             self._restart.clear()
             self._watching = self._directories()
             directories = sorted(d for d in self._watching if os.path.isdir(d))
             if not directories:
-                self._stop.wait(0.1)
+                self._stopping.wait(0.1)
                 continue
             try:
                 self._watch(rust_notify(directories, False, False, 300, False, False))
             except Exception as error:  # a watched folder vanished, or the OS said no
-                if self._stop.is_set():
+                if self._stopping.is_set():
                     return
                 self._log(f"watcher restarting after: {error}")
-                self._stop.wait(0.1)
+                self._stopping.wait(0.1)
 
     def _watch(self, notify) -> None:
         try:
