@@ -128,3 +128,92 @@ def test_data_file_read_by_the_entry_reruns_the_entry(tmp_path):
         write(tmp_path / "motd.txt", "good night\n")
         hot.err.wait_for(r"\[hmr-ast\] reloaded motd.txt: rerunning __main__$")
         hot.out.wait_for("^motd good night$")
+
+
+SELF_WRITING_APP = """\
+import json, os, pathlib, shutil, sqlite3, threading
+
+import state
+
+with open("config.json") as file:
+    CONFIG = json.load(file)
+print("config", CONFIG["name"], "state", state.STATE["n"], flush=True)
+
+log = open("log.txt", "a")  # held open for writing, as a logging handler holds its file
+db = sqlite3.connect("data.sqlite")
+db.execute("create table if not exists ticks (n)")
+watcher = next(t for t in threading.enumerate() if t.name == "hmr-ast-watcher")
+assert watcher.ready.wait(10)  # so that the watcher sees every write below
+for tick in range(1, 4):
+    pathlib.Path("state.json").write_text(json.dumps({"n": tick}))  # read by state.py
+    cache = pathlib.Path("cache.json")
+    cache.write_text(json.dumps(tick))
+    assert json.loads(cache.read_text()) == tick
+    log.write(f"tick {tick}\\n")
+    log.flush()
+    db.execute("insert into ticks values (?)", (tick,))
+    db.commit()
+    os.makedirs("uploads/new", exist_ok=True)
+    pathlib.Path("uploads/new/file.txt").write_text("upload")
+    shutil.rmtree("uploads")
+    print("tick", tick, flush=True)
+print("done", flush=True)
+"""
+
+
+def test_what_the_program_writes_itself_never_reloads_it(tmp_path):
+    """Files it writes, keeps open, creates and removes, read at import or in its loop, are
+    its own doing; an edit to a file its start-up read still reruns it."""
+    make_project(
+        tmp_path,
+        {
+            "app.py": SELF_WRITING_APP,
+            "state.py": "import json\nwith open('state.json') as f:\n    STATE = json.load(f)\n",
+            "state.json": json.dumps({"n": 0}),
+            "config.json": json.dumps({"name": "one"}),
+        },
+    )
+    with HotProcess.run(tmp_path, "app.py", options=("-v",)) as hot:
+        hot.out.wait_for("^done$")
+        hot.err.wait_for(r"state\.json changed: the program opened for writing it .*; not an edit$")
+        # A real edit: reported alone, so no write of the program's was taken for one before.
+        write(tmp_path / "config.json", json.dumps({"name": "two"}))
+        hot.err.wait_for(r"\[hmr-ast\] reloaded config\.json: rerunning __main__$")
+        # state.py is not rerun: what it read changed only by the program's own writes (a
+        # restart would read them; a reload keeps the module as the program left it).
+        hot.out.wait_for("^config two state 0$")
+        reloads = [line for line in everything(hot.err) if line.startswith("[hmr-ast] reloaded")]
+        assert reloads == ["[hmr-ast] reloaded config.json: rerunning __main__"]
+
+
+def test_a_file_the_running_loop_reads_is_read_again_not_rerun(tmp_path):
+    """A server's or worker's loop reads its file each time round: an edit to it does not
+    restart the loop; a file read before the loop began still does."""
+    make_project(
+        tmp_path,
+        {
+            "app.py": (
+                "import sys\nfrom pathlib import Path\n"
+                "GREETING = Path('greeting.txt').read_text().strip()\n"
+                "print('started', GREETING, flush=True)\n"
+                "for line in sys.stdin:\n"
+                "    print(GREETING, Path('motd.txt').read_text().strip(), flush=True)\n"
+            ),
+            "greeting.txt": "hello\n",
+            "motd.txt": "morning\n",
+        },
+    )
+    with HotProcess.run(tmp_path, "app.py", options=("-v",), stdin=True) as hot:
+        hot.out.wait_for("^started hello$")
+        hot.send("go")
+        hot.out.wait_for("^hello morning$")
+        write(tmp_path / "motd.txt", "night\n")
+        hot.err.wait_for(
+            r"__main__: motd\.txt changed, but only its running statement \(lines 5-6\)"
+        )
+        hot.send("go")
+        hot.out.wait_for("^hello night$")
+        write(tmp_path / "greeting.txt", "bye\n")
+        hot.err.wait_for(r"\[hmr-ast\] reloaded greeting\.txt: restarting __main__$")
+        hot.out.wait_for("^started bye$")
+        assert everything(hot.out).count("started hello") == 1

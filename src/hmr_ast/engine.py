@@ -17,8 +17,9 @@ import time
 from collections.abc import Callable, Iterable
 from importlib.util import source_hash
 
-from . import errors, runtime
+from . import errors, own_writes, runtime
 from . import namespace as namespace_
+from .errors import display_path
 from .finder import load_instrumented
 from .namespace import ENTRY
 from .threads import executing_modules, running_statement
@@ -162,6 +163,11 @@ class Engine:
         triggers: list[str] = []
         new_file = False
         for path in paths:
+            own = own_writes.why_own(path)
+            if own is not None:
+                if not quiet:
+                    self.verbose(f"{display_path(path)} changed: {own}; not an edit")
+                continue
             real = os.path.realpath(path)
             if real in by_path:
                 changed = {
@@ -174,10 +180,10 @@ class Engine:
                     modules |= changed
                     triggers.append(path)
             elif real in by_data:
-                modules.update(by_data[real])
-                triggers.append(path)
-                for name in by_data[real]:
-                    self.verbose(f"{name}: reads {path}, which changed")
+                readers = {name for name, data in by_data[real] if self._data_counts(name, data)}
+                modules |= readers
+                if readers:
+                    triggers.append(path)
             elif path.endswith(".py") or os.path.isdir(path):
                 new_file = True  # named only if it makes failed modules retry
                 if self.failed:
@@ -185,17 +191,38 @@ class Engine:
         self._from_disk |= modules
         return modules, triggers, new_file
 
-    def _file_index(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-        """Real path -> modules, for sources and data files; rebuilt when files appear."""
+    def _data_counts(self, name: str, path: str) -> bool:
+        """Whether module ``name`` reruns for its data file ``path``, which changed.
+
+        Not when every read of it was made by the top-level statement the module is executing
+        now (a server's loop, a test run, a request handler): that code reads the file again
+        when it needs it, and its reads are not inputs of an import. Reads made by
+        statements that have finished (a config loaded at start-up) are.
+        """
+        record = runtime.records[name]
+        running = running_statement(record)
+        lines = record.data_lines.get(path, ())
+        if running is not None and lines and all(running[0] <= n <= running[1] for n in lines):
+            self.verbose(
+                f"{name}: {display_path(path)} changed, but only its running statement "
+                f"(lines {running[0]}-{running[1]}) read it, and reads it again; not rerun"
+            )
+            return False
+        self.verbose(f"{name}: reads {display_path(path)}, which changed")
+        return True
+
+    def _file_index(self) -> tuple[dict[str, list[str]], dict[str, list[tuple[str, str]]]]:
+        """Real path -> modules (with the path as each read it), for sources and data files;
+        rebuilt when files appear."""
         generation, index = self._index
         if generation != runtime.generation:
             generation = runtime.generation
             by_path: dict[str, list[str]] = {}
-            by_data: dict[str, list[str]] = {}
+            by_data: dict[str, list[tuple[str, str]]] = {}
             for record in list(runtime.records.values()):
                 by_path.setdefault(os.path.realpath(record.path), []).append(record.name)
                 for data in list(record.data_files):
-                    by_data.setdefault(os.path.realpath(data), []).append(record.name)
+                    by_data.setdefault(os.path.realpath(data), []).append((record.name, data))
             index = (by_path, by_data)
             self._index = (generation, index)
         return index

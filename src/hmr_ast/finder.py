@@ -21,8 +21,25 @@ from . import cache, runtime
 #: rewriting): path -> (cache tag, pass over the parsed module and its source) or None.
 ast_pass: Callable[[str], tuple[str, Callable] | None] | None = None
 
+#: Folders whose files are never the project's modules or data: packages, version control,
+#: and the caches of tools (a test run writes .hypothesis and .pytest_cache as it goes).
 _NEVER_DIRS = frozenset(
-    {"site-packages", "dist-packages", "__pycache__", "node_modules", ".git", ".tox", ".nox"}
+    {
+        "site-packages",
+        "dist-packages",
+        "__pycache__",
+        "node_modules",
+        ".git",
+        ".hg",
+        ".svn",
+        ".tox",
+        ".nox",
+        ".hypothesis",
+        ".pytest_cache",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".ipynb_checkpoints",
+    }
 )
 
 

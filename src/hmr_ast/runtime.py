@@ -15,6 +15,8 @@ import sys
 from collections.abc import Callable
 from types import ModuleType
 
+from . import own_writes
+
 READ_ATTR = "@hmr_attr"
 BOUND = "@hmr_bound"
 UNBOUND = "@hmr_unbound"
@@ -40,6 +42,7 @@ class ModuleRecord:
         "imports",
         "written",
         "data_files",
+        "data_lines",
         "attr_lines",
         "order",
     )
@@ -58,6 +61,8 @@ class ModuleRecord:
         self.imports: set[str] = set()
         self.written: set[str] = set()
         self.data_files: dict[str, tuple[int, int]] = {}
+        #: For each data file: the lines of the module body that were executing when it was read.
+        self.data_lines: dict[str, set[int]] = {}
         #: For ``module.NAME`` reads: the lines they were made on.
         self.attr_lines: dict[tuple[str, str], set[int]] = {}
 
@@ -66,6 +71,7 @@ class ModuleRecord:
         self.imports = set()
         self.written = set()
         self.data_files = {}
+        self.data_lines = {}
         self.attr_lines = {}
 
     def snapshot(self) -> tuple:
@@ -74,12 +80,21 @@ class ModuleRecord:
             self.imports,
             self.written,
             self.data_files,
+            self.data_lines,
             self.meta,
             self.source_hash,
         )
 
     def restore(self, state: tuple) -> None:
-        self.reads, self.imports, self.written, self.data_files, self.meta, self.source_hash = state
+        (
+            self.reads,
+            self.imports,
+            self.written,
+            self.data_files,
+            self.data_lines,
+            self.meta,
+            self.source_hash,
+        ) = state
 
 
 records: dict[str, ModuleRecord] = {}
@@ -314,13 +329,13 @@ def file_state(path: str) -> tuple[int, int]:
 
 def _audit(event: str, args: tuple) -> None:
     if event != "open":
+        written = own_writes.EVENTS.get(event)
+        if written is not None:
+            written(args)
         return
-    path, mode, flags = args
-    if mode is None:
-        if flags & (os.O_WRONLY | os.O_RDWR):
-            return
-    elif isinstance(mode, str) and ("w" in mode or "a" in mode or "x" in mode or "+" in mode):
+    if own_writes.opened(args):
         return
+    path = args[0]
     if not isinstance(path, str):
         try:
             path = os.fsdecode(path)
@@ -338,6 +353,7 @@ def _audit(event: str, args: tuple) -> None:
                 if path not in record.data_files:
                     generation += 1
                 record.data_files[path] = file_state(path)
+                record.data_lines.setdefault(path, set()).add(frame.f_lineno)
                 return
         frame = frame.f_back
 
