@@ -217,3 +217,38 @@ def test_a_file_the_running_loop_reads_is_read_again_not_rerun(tmp_path):
         hot.err.wait_for(r"\[hmr-ast\] reloaded greeting\.txt: restarting __main__$")
         hot.out.wait_for("^started bye$")
         assert everything(hot.out).count("started hello") == 1
+
+
+SCRATCH_TESTS = """\
+import pathlib, shutil
+
+import helper
+
+
+def test_writes_a_log_and_reads_it_back():
+    pathlib.Path("log.txt").write_text("line")
+    assert pathlib.Path("log.txt").read_text() == "line"
+    pathlib.Path("log.txt").unlink()
+
+
+def test_makes_static_and_templates_folders():
+    for folder in ("static", "templates"):
+        pathlib.Path(folder).mkdir()
+        (pathlib.Path(folder) / "index.html").write_text("<p>hi</p>")
+        assert (pathlib.Path(folder) / "index.html").read_text() == "<p>hi</p>"
+        shutil.rmtree(folder)
+    assert helper.VALUE == 1
+"""
+
+
+def test_a_test_run_that_writes_scratch_files_is_not_restarted(tmp_path):
+    """``hmr-ast run -m pytest``: files the tests create, read and delete in the working
+    directory reload nothing, during the run or after it; editing a module they use does."""
+    make_project(tmp_path, {"test_scratch.py": SCRATCH_TESTS, "helper.py": "VALUE = 1\n"})
+    options = ("-m", "pytest", "-q", "-p", "no:cacheprovider")
+    with HotProcess.run(tmp_path, *options) as hot:
+        hot.out.wait_for(r"^2 passed")
+        write(tmp_path / "helper.py", "VALUE = 2\n")
+        hot.err.wait_for(reloaded(r"helper\.py", "helper"))
+        reloads = [line for line in everything(hot.err) if line.startswith("[hmr-ast] reloaded")]
+        assert len(reloads) == 1, reloads

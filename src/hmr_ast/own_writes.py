@@ -21,15 +21,21 @@ from collections.abc import Callable
 #: How long after the process touched a path its change events count as its own (seconds).
 WINDOW = 2.0
 
-#: Absolute path -> (when it was last touched, by what), for paths the process wrote.
-touched: dict[str, tuple[float, str]] = {}
+#: Absolute path -> (when it was last touched, by what, whether what lies below it counts:
+#: a folder removed, created or renamed, not one merely opened, as ``O_TMPFILE`` opens /tmp).
+touched: dict[str, tuple[float, str, bool]] = {}
+
+#: What the process did to a path that covers everything below it.
+_WHOLE_TREE = frozenset({"removed", "created", "renamed", "moved", "copied"})
 
 
 def _note(path: object, what: str) -> None:
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
     if isinstance(path, bytes):
         path = os.fsdecode(path)
     if isinstance(path, str):
-        touched[os.path.abspath(path)] = (time.monotonic(), what)
+        touched[os.path.abspath(path)] = (time.monotonic(), what, what in _WHOLE_TREE)
 
 
 def opened(args: tuple) -> bool:
@@ -44,14 +50,28 @@ def opened(args: tuple) -> bool:
     return writes
 
 
-def _first(what: str) -> Callable[[tuple], None]:
-    return lambda args: _note(args[0], what)
+def _path(what: str, index: int = 0, dir_fd: int | None = None) -> Callable[[tuple], None]:
+    """A handler noting ``args[index]``; a relative path with a folder descriptor
+    (``args[dir_fd]``, as ``shutil.rmtree`` removes what is inside) is left to the event
+    that names the folder."""
 
-
-def _both(what: str) -> Callable[[tuple], None]:
     def note(args: tuple) -> None:
-        _note(args[0], what)
-        _note(args[1], what)
+        path = args[index]
+        fd = args[dir_fd] if dir_fd is not None and dir_fd < len(args) else None
+        relative_to_fd = isinstance(fd, int) and fd >= 0
+        if not (relative_to_fd and isinstance(path, (str, bytes)) and not os.path.isabs(path)):
+            _note(path, what)
+
+    return note
+
+
+def _both(what: str, dir_fds: tuple[int, int] | None = None) -> Callable[[tuple], None]:
+    first = _path(what, 0, dir_fds[0] if dir_fds else None)
+    second = _path(what, 1, dir_fds[1] if dir_fds else None)
+
+    def note(args: tuple) -> None:
+        first(args)
+        second(args)
 
     return note
 
@@ -65,25 +85,25 @@ def _sqlite(args: tuple) -> None:
     ):
         path = os.fspath(database)
         for suffix in ("", "-journal", "-wal", "-shm"):
-            _note(path + (suffix if isinstance(path, str) else suffix.encode()), "sqlite")
+            _note(path + (suffix if isinstance(path, str) else suffix.encode()), "uses")
 
 
 #: Audit event (but ``open``, which ``runtime`` reads first) -> what it says of its paths.
 EVENTS: dict[str, Callable[[tuple], None]] = {
-    "os.remove": _first("removed"),
-    "os.rmdir": _first("removed"),
-    "os.mkdir": _first("created"),
-    "os.truncate": _first("truncated"),
-    "os.utime": _first("touched"),
-    "os.chmod": _first("changed its mode"),
-    "os.rename": _both("renamed"),
-    "os.link": _both("linked"),
-    "os.symlink": _both("linked"),
-    "shutil.rmtree": _first("removed"),
+    "os.remove": _path("removed", dir_fd=1),
+    "os.rmdir": _path("removed", dir_fd=1),
+    "os.mkdir": _path("created", dir_fd=2),
+    "os.truncate": _path("truncated"),
+    "os.utime": _path("touched", dir_fd=3),
+    "os.chmod": _path("changed the mode of", dir_fd=2),
+    "os.rename": _both("renamed", (2, 3)),
+    "os.link": _both("linked", (2, 3)),
+    "os.symlink": _path("linked", 1, dir_fd=2),
+    "shutil.rmtree": _path("removed", dir_fd=1),
     "shutil.move": _both("moved"),
-    "shutil.copyfile": _both("copied"),
-    "tempfile.mkstemp": _first("created"),
-    "tempfile.mkdtemp": _first("created"),
+    "shutil.copyfile": _path("copied", 1),
+    "tempfile.mkstemp": _path("created"),
+    "tempfile.mkdtemp": _path("created"),
     "sqlite3.connect": _sqlite,
 }
 
@@ -91,17 +111,17 @@ EVENTS: dict[str, Callable[[tuple], None]] = {
 def why_own(path: str, now: float | None = None) -> str | None:
     """Why a change to ``path`` is the program's own doing, or None if it is not."""
     now = time.monotonic() if now is None else now
-    current = os.path.abspath(path)
+    path = current = os.path.abspath(path)
     while True:
         seen = touched.get(current)
-        if seen is not None and now - seen[0] <= WINDOW:
-            where = "" if current == os.path.abspath(path) else f" ({current})"
-            return f"the program {seen[1]} it{where} {now - seen[0]:.2f} s before"
+        if seen is not None and now - seen[0] <= WINDOW and (current == path or seen[2]):
+            what = "it" if current == path else f"{current}"
+            return f"the program {seen[1]} {what} {now - seen[0]:.2f} s before"
         parent = os.path.dirname(current)
         if parent == current:
             break
         current = parent
-    if os.path.abspath(path) in held_for_writing():
+    if path in held_for_writing():
         return "the program holds it open for writing"
     return None
 

@@ -331,9 +331,15 @@ def _audit(event: str, args: tuple) -> None:
     if event != "open":
         written = own_writes.EVENTS.get(event)
         if written is not None:
-            written(args)
+            try:
+                written(args)
+            except Exception:  # an audit hook that raises would fail the program's call
+                pass
         return
-    if own_writes.opened(args):
+    try:
+        if own_writes.opened(args):
+            return
+    except Exception:
         return
     path = args[0]
     if not isinstance(path, str):
