@@ -51,7 +51,8 @@ def test_forked_and_spawned_children_are_clean_and_the_parent_keeps_reloading(tm
     with HotProcess.run(tmp_path, "app.py") as hot:
         hot.out.wait_for("^end$")
         assert sorted(hot.out.seen) == sorted(plain.stdout.splitlines())
-        write(tmp_path / "worker.py", WORKER.replace("VALUE = 1", "VALUE = 2"))
+        # A new size too: plain python's .pyc check (mtime in seconds, size) must see it.
+        write(tmp_path / "worker.py", WORKER.replace("VALUE = 1", "VALUE = 20"))
         hot.err.wait_for(reloaded(r"worker\.py", "worker", ", rerunning __main__"))
         start = len(hot.out.seen)
         hot.out.wait_for("^end$")
@@ -59,7 +60,7 @@ def test_forked_and_spawned_children_are_clean_and_the_parent_keeps_reloading(tm
         assert finish(hot) == 130
     fresh = fresh_run(tmp_path, "app.py")
     assert sorted(after_edit) == sorted(fresh.stdout.splitlines())
-    assert "results [4, 4, 4, 6] child exit 0" in after_edit
+    assert "results [40, 40, 40, 60] child exit 0" in after_edit
     # One reload line: no child watched or reloaded; no child printed a traceback.
     assert len(hmr_lines(hot.err.seen)) == 1, hot.err.seen
     assert not [line for line in hot.err.seen if not line.startswith("[hmr-ast]")], hot.err.seen
