@@ -18,12 +18,14 @@ def compute(x):
 
 APP = """\
 import concurrent.futures
+import gc
 import multiprocessing
 import os
 
 import worker
 
-if __name__ == "__main__":
+
+def run_workers():
     results = []
     for method in ("fork", "forkserver", "spawn"):
         with multiprocessing.get_context(method).Pool(1) as pool:
@@ -32,6 +34,12 @@ if __name__ == "__main__":
         1, mp_context=multiprocessing.get_context("fork")
     ) as executor:
         results.append(executor.submit(worker.compute, 3).result())
+    return results
+
+
+if __name__ == "__main__":
+    results = run_workers()
+    gc.collect()  # the pools' finalizers run now, not under the test's Ctrl-C
     pid = os.fork()
     if pid == 0:
         print("child", worker.compute(5), flush=True)
