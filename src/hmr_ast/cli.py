@@ -79,7 +79,7 @@ SUBCOMMANDS = {
     "demo": "hmr_ast.demo:run_demo",
     "graph": "hmr_ast.graph_cli:graph_main",
     "impact": "hmr_ast.graph_cli:impact_main",
-    "pytest": "hmr_ast.pytest_plugin:main",
+    "pytest": "hmr_ast.integrations.pytest.plugin:main",
     "uvicorn": "hmr_ast.integrations.uvicorn_command:main",
 }
 

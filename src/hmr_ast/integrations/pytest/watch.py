@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from . import runtime
+from ... import runtime
+from ...engine import Engine, Outcome
+from ...watcher import Watcher
 from .affected_tests import changed_nodes, fixture_definitions, reached, test_reads
-from .engine import Engine, Outcome
-from .pytest_fixtures import forget_collected, refresh_module, tear_down
-from .watcher import Watcher
+from .fixtures import forget_collected, refresh_module, tear_down
 
 KEYS_HELP = "keys: a = run all, f = run failed, q = quit"
 
@@ -276,7 +276,7 @@ class Watch:
     def _error_report(self, name: str, error: BaseException) -> pytest.CollectReport:
         from _pytest._code import ExceptionInfo
 
-        from .errors import strip_our_frames
+        from ...errors import strip_our_frames
 
         record = runtime.records[name]
         try:

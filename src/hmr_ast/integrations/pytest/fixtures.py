@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from .changes import same_value
+from ...changes import same_value
 
 _XUNIT = "_xunit_setup_"
 

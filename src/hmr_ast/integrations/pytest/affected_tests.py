@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from types import FunctionType
 
-from . import runtime
-from .summaries import function_reads, node
+from ... import runtime
+from ...summaries import function_reads, node
 
 
 def changed_nodes(changed: dict[str, set[str]]) -> set[str]:

@@ -1,0 +1,132 @@
+"""The pytest plugin behind ``pytest --hmr`` and ``hmr-ast pytest``.
+
+Registered through the ``pytest11`` entry point, so it composes with the user's pytest
+configuration, plugins and markers. Without ``--hmr`` it only adds the option: nothing of
+hmr-ast's engine is imported.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+_WATCH = pytest.StashKey[object]()
+#: The name pytest registers us under, as the ``pytest11`` entry point and as ``-p``.
+NAME = "hmr_ast.pytest_plugin"
+
+
+def main(argv: list[str]) -> int:
+    """``hmr-ast pytest [PYTEST ARGS...]``: pytest with ``--hmr``, in this process."""
+    args = list(argv)
+    if "--hmr" not in args:
+        args.append("--hmr")
+    # ``-p`` loads us even when entry points are not (PYTEST_DISABLE_PLUGIN_AUTOLOAD, or a
+    # checkout that is not installed); under the entry point's name it is never loaded twice.
+    return int(pytest.main(["-p", NAME, *args]))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("hmr-ast", "hot reload (hmr-ast)")
+    group.addoption(
+        "--hmr",
+        action="store_true",
+        default=False,
+        help="keep pytest running; on each save rerun only the tests the edit affects",
+    )
+    group.addoption(
+        "--hmr-explain",
+        action="store_true",
+        default=False,
+        help="with --hmr: say why each test reruns",
+    )
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser, args):
+    """Before any conftest or test module is imported (and before pytest captures stdin):
+    put our import hook first, with pytest's assertion rewriting composed into it."""
+    if getattr(early_config.known_args_namespace, "hmr", False):
+        _check_pytest_version()
+        _install(early_config)
+    return (yield)
+
+
+#: The pytest releases whose fixture internals the watch mode keeps in step, tested: 9.0.
+#: (With 9.1 a changed session fixture kept its old value; 9.2 rebuilt them around nodes.)
+SUPPORTED = ((9, 0), (9, 1))
+
+
+def _check_pytest_version() -> None:
+    version = tuple(int(part) for part in pytest.__version__.split(".")[:2] if part.isdigit())
+    low, high = SUPPORTED
+    if not low <= version < high:
+        raise pytest.UsageError(
+            f"hmr-ast pytest works with pytest {low[0]}.{low[1]} to {high[0]}.{high[1] - 1}.x; "
+            f"this is pytest {pytest.__version__}: pip install 'pytest>={low[0]}.{low[1]},"
+            f"<{high[0]}.{high[1]}'"
+        )
+
+
+def _install(config: pytest.Config) -> None:
+    from ... import finder, runtime
+    from ...config import scope_for
+    from .rewrite import assertion_pass
+    from .watch import Watch
+
+    scope = scope_for([str(config.rootpath)])
+    finder.install(scope)
+    finder.ast_pass = assertion_pass(config)
+    runtime.is_data_file = lambda path: scope.contains_dir(os.path.dirname(os.path.abspath(path)))
+    keys = None
+    try:
+        if sys.stdin is not None and os.isatty(sys.stdin.fileno()):
+            keys = os.dup(sys.stdin.fileno())
+    except (OSError, ValueError):
+        keys = None
+    config.stash[_WATCH] = Watch(config, keys)
+
+
+def _watch(config: pytest.Config):
+    return config.stash.get(_WATCH, None)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector):
+    report = yield
+    watch = _watch(collector.config)
+    if watch is not None:
+        watch.collected(collector, report)
+    return report
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    watch = _watch(config)
+    if watch is not None:
+        config.pluginmanager.register(_Reports(watch), "hmr-ast-reports")
+
+
+class _Reports:
+    def __init__(self, watch) -> None:
+        self.watch = watch
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.watch.logreport(report)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session):
+    watch = _watch(session.config)
+    if watch is None or session.config.option.collectonly:
+        return None
+    return watch.run(session)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from ... import finder
+
+    if _watch(config) is not None:
+        finder.ast_pass = None
+        finder.uninstall()
