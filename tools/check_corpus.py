@@ -170,7 +170,7 @@ def _normal(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def prepare(project: Project) -> tuple[Path, Path]:
+def prepare(project: Project, editable: bool = True) -> tuple[Path, Path]:
     """(the tree, its virtualenv's python), installed once per set of requirements."""
     tree = fetch(project)
     venv = home(project) / "venv"
@@ -186,7 +186,7 @@ def prepare(project: Project) -> tuple[Path, Path]:
     pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     step([*pip, PYTEST, *project.test_deps], log=log)
     step([*pip, "-e", str(ROOT)], log=log)
-    step([*pip, "-e", str(tree)], log=log)
+    step([*pip, *(["-e"] if editable else []), str(tree)], log=log)
     marker.write_text(wanted)
     return tree, python
 
@@ -386,6 +386,10 @@ class Result:
     project: Project
     plain: list[Run]
     hot: list[Run]
+    warm_up: list[Run] = field(default_factory=list)  # untimed, but checked like the others
+
+    def checked(self) -> list[Run]:
+        return self.warm_up + self.plain + self.hot
 
     def tests(self) -> int:
         counts = self.plain[0].counts
@@ -393,7 +397,7 @@ class Result:
 
     def same_counts(self) -> bool:
         first = self.plain[0].counts
-        return bool(first) and all(run.counts == first for run in self.plain + self.hot)
+        return bool(first) and all(run.counts == first for run in self.checked())
 
     def ratio(self) -> float:
         return statistics.median(r.seconds for r in self.hot) / statistics.median(
@@ -401,10 +405,10 @@ class Result:
         )
 
     def reloads_after(self) -> int:
-        return sum(len(run.reloads_after) for run in self.hot)
+        return sum(len(run.reloads_after) for run in self.checked())
 
     def reloads_during(self) -> int:
-        return sum(len(run.reloads_during) for run in self.hot)
+        return sum(len(run.reloads_during) for run in self.checked())
 
     def ok(self) -> bool:
         return (
@@ -430,7 +434,7 @@ def table(results: list[Result]) -> str:
     for result in results:
         plain = statistics.median(r.seconds for r in result.plain)
         hot = statistics.median(r.seconds for r in result.hot)
-        hot_counts = {show_counts(r.counts) for r in result.hot}
+        hot_counts = {show_counts(r.counts) for r in result.warm_up[1:] + result.hot}
         missed = []
         if not result.same_counts():
             missed.append("outcomes differ")
@@ -453,7 +457,7 @@ def details(results: list[Result]) -> str:
     lines = []
     for result in results:
         seen: list[str] = []
-        for run in result.hot:
+        for run in result.warm_up[1:] + result.hot:
             for line in run.reloads_during + run.reloads_after + run.noise:
                 if line not in seen:
                     seen.append(line)
@@ -505,6 +509,194 @@ def write_section(text: str) -> None:
     path.write_text(current[:start] + text + ("\n" + rest if rest else ""))
 
 
+# --- FastAPI's tutorial apps under hmr-ast uvicorn ----------------------------------------
+
+FASTAPI = Project(
+    "fastapi", "0.165.0", "docs_src tutorial apps", ("uvicorn", "python-multipart", "httpx")
+)
+#: What a tutorial app may import to be served here: no sibling modules, no database or
+#: template folders, nothing outside fastapi's own dependencies.
+_ALLOWED = re.compile(
+    r"^(fastapi(?!\.(testclient|staticfiles|templating))|pydantic|typing|typing_extensions|"
+    r"collections|datetime|dataclasses|enum|uuid|time|functools|contextlib|json|decimal|"
+    r"starlette|annotated_types|__future__)\b"
+)
+PROBE = "/hmr-ast-corpus-edit"
+EDIT = """
+
+@app.get("/hmr-ast-corpus-edit")
+def hmr_ast_corpus_edit():
+    return {"edited": True}
+"""
+
+
+def tutorial_apps(tree: Path, limit: int) -> list[Path]:
+    """The first servable app of each tutorial folder of ``docs_src`` (sorted), at most
+    ``limit``: a single file defining ``app = FastAPI(...)`` and importing only _ALLOWED."""
+    apps = []
+    for folder in sorted((tree / "docs_src").iterdir()):
+        for path in sorted(folder.glob("*.py")):
+            text = path.read_text()
+            imports = re.findall(r"^(?:from|import) ([\w.]+)", text, re.MULTILINE)
+            if "\napp = FastAPI(" in text and all(_ALLOWED.match(name) for name in imports):
+                apps.append(path)
+                break
+    return apps[:limit]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _get(port: int, path: str) -> tuple[int, str]:
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read().decode(errors="replace")
+    finally:
+        connection.close()
+
+
+def responses(port: int) -> dict[str, tuple[int, str]]:
+    """``/openapi.json`` and every GET path it lists that needs no parameter."""
+    import json
+
+    seen = {path: _get(port, path) for path in ("/openapi.json", PROBE)}
+    status, body = seen["/openapi.json"]
+    if status == 200:
+        for path, operations in sorted(json.loads(body).get("paths", {}).items()):
+            get = operations.get("get")
+            if "{" in path or get is None:
+                continue
+            if any(parameter.get("required") for parameter in get.get("parameters", [])):
+                continue
+            seen[path] = _get(port, path)
+    return seen
+
+
+def _serving(child: Child, port: int, timeout: float = 30) -> str | None:
+    """None once ``port`` answers; else why not."""
+    import socket
+
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if child.process.poll() is not None:
+            return f"exited ({child.process.returncode})"
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return None
+        except OSError:
+            time.sleep(0.02)
+    return "did not answer"
+
+
+def _plain_responses(python: Path, folder: Path, env: dict, logs: Path) -> dict | str:
+    port = _free_port()
+    command = [str(python), "-m", "uvicorn", "main:app", "--port", str(port)]
+    child = Child(command, folder, env, logs, "plain")
+    try:
+        return _serving(child, port) or responses(port)
+    finally:
+        child.close()
+
+
+def check_tutorial_app(source: Path, python: Path, env: dict) -> tuple[str, list[str]]:
+    """(app, differences): plain uvicorn vs hmr-ast uvicorn before the edit, and a fresh
+    plain uvicorn vs hmr-ast uvicorn after appending one route to the app's file."""
+    name = f"{source.parent.name}/{source.name}"
+    folder = home(FASTAPI) / "apps" / f"{source.parent.name}-{source.stem}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    main = folder / "main.py"
+    main.write_text(source.read_text())
+    differences = []
+    main.write_text(source.read_text() + EDIT)
+    after = _plain_responses(python, folder, env, folder)
+    main.write_text(source.read_text())
+    before = _plain_responses(python, folder, env, folder)
+    if isinstance(before, str) or isinstance(after, str):
+        return name, [f"plain uvicorn {before if isinstance(before, str) else after}"]
+    port = _free_port()
+    command = [str(python.parent / "hmr-ast"), "uvicorn", "main:app", "--port", str(port)]
+    child = Child(command, folder, env, folder, "hot")
+    try:
+        problem = _serving(child, port)
+        if problem:
+            return name, [f"hmr-ast uvicorn {problem}"]
+        hot_before = responses(port)
+        if hot_before != before:
+            differences.append(_difference("at start", before, hot_before))
+        main.write_text(source.read_text() + EDIT)
+        deadline = time.perf_counter() + 20
+        while True:  # the reload line, then the new route served
+            try:
+                item = child.err.get(timeout=max(0.0, deadline - time.perf_counter()))
+            except queue.Empty:
+                return name, [*differences, "no reload line within 20 s of the edit"]
+            if item is None:
+                return name, [*differences, "hmr-ast uvicorn exited after the edit"]
+            if RELOAD.search(item[1]):
+                break
+        while _get(port, PROBE) != after[PROBE]:
+            if time.perf_counter() > deadline:
+                return name, [*differences, f"{PROBE} never served as by plain uvicorn"]
+            time.sleep(0.02)
+        hot_after = responses(port)
+    finally:
+        child.close()
+    if hot_after != after:
+        differences.append(_difference("after the edit", after, hot_after))
+    return name, differences
+
+
+def _difference(when: str, plain: dict | str, hot: dict | str) -> str:
+    if isinstance(plain, str) or isinstance(hot, str):
+        return f"{when}: plain {plain if isinstance(plain, str) else 'served'}, hmr-ast {hot}"
+    paths = sorted(set(plain) | set(hot))
+    differ = [path for path in paths if plain.get(path) != hot.get(path)]
+    first = differ[0]
+    return (
+        f"{when}: {', '.join(differ)} differ; {first}: plain {plain.get(first)!r:.300}, "
+        f"hmr-ast {hot.get(first)!r:.300}"
+    )
+
+
+def run_tutorial(limit: int, env: dict) -> tuple[str, int]:
+    """The tutorial part of the section, and how many apps differed."""
+    tree, python = prepare(FASTAPI, editable=False)
+    apps = tutorial_apps(tree, limit)
+    env = activated(env, python)
+    lines, failed = [], 0
+    for source in apps:
+        name, differences = check_tutorial_app(source, python, env)
+        print(f"{name}: {'; '.join(differences) or 'same responses'}", flush=True)
+        if differences:
+            failed += 1
+            lines += [f"- `{name}`: {difference}" for difference in differences]
+    text = (
+        f"### FastAPI {FASTAPI.version}'s tutorial apps under `hmr-ast uvicorn`\n\n"
+        f"Part of the same command (`--tutorial {limit}`): the first servable app of "
+        f"each `docs_src` folder of the fastapi sdist (one file, importing only fastapi, "
+        f"pydantic and the standard library), {len(apps)} apps. Each is served by plain "
+        "`uvicorn main:app` and by `hmr-ast uvicorn main:app`; then one route is appended to "
+        "its file, and once hmr-ast has reloaded and serves that route, its responses are "
+        "compared with a fresh plain `uvicorn` of the edited file. Compared: `/openapi.json` "
+        "(every model's schema, so every annotation) and every GET path that needs no "
+        f"parameter, status and body.\n\n**{len(apps) - failed} of {len(apps)} apps serve "
+        "the same responses as a fresh start, before and after the edit.**\n"
+    )
+    if lines:
+        text += "\nDifferences:\n\n" + "\n".join(lines) + "\n"
+    return text, failed
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     names = [p.name for p in PROJECTS]
@@ -516,8 +708,22 @@ def main() -> int:
         help="keep PYTHONDONTWRITEBYTECODE from the environment (every run cold)",
     )
     parser.add_argument("--write", action="store_true", help="write the section of BENCHMARKS.md")
+    parser.add_argument(
+        "--tutorial",
+        type=int,
+        default=60,
+        metavar="N",
+        help="also serve N of FastAPI's tutorial apps under hmr-ast uvicorn, edit each (0: none)",
+    )
+    parser.add_argument(
+        "--hmr-ast-src",
+        metavar="DIR",
+        help="import hmr-ast from DIR (another checkout's src/) instead of this one",
+    )
     options = parser.parse_args()
     env = environment(options.dont_write_bytecode)
+    if options.hmr_ast_src:
+        env["PYTHONPATH"] = os.path.abspath(options.hmr_ast_src)
     env_note = (
         "PYTHONDONTWRITEBYTECODE=1 (no `.pyc`, no hmr-ast cache: every run cold)."
         if "PYTHONDONTWRITEBYTECODE" in env
@@ -541,27 +747,33 @@ def main() -> int:
             timeout = max(120.0, 5 * plain.seconds)
             hot = run_hot(project, tree, python, folder, project_env, timeout)
             if not round:
-                continue
-            result.plain.append(plain)
-            result.hot.append(hot)
+                result.warm_up += [plain, hot]
+            else:
+                result.plain.append(plain)
+                result.hot.append(hot)
             print(
-                f"{project.name} round {round}: plain {show_counts(plain.counts)} "
-                f"{plain.seconds:.1f} s; hmr-ast {show_counts(result.hot[-1].counts)} "
-                f"{result.hot[-1].seconds:.1f} s, reloads {len(result.hot[-1].reloads_during)}"
-                f" during, {len(result.hot[-1].reloads_after)} after",
+                f"{project.name} {f'round {round}' if round else 'warm-up'}: "
+                f"plain {show_counts(plain.counts)} "
+                f"{plain.seconds:.1f} s; hmr-ast {show_counts(hot.counts)} "
+                f"{hot.seconds:.1f} s, reloads {len(hot.reloads_during)}"
+                f" during, {len(hot.reloads_after)} after",
                 flush=True,
             )
         results.append(result)
+    tutorial, failed = run_tutorial(options.tutorial, env) if options.tutorial else ("", 0)
     print()
     print(table(results))
     print()
     print(details(results))
+    print()
+    print(tutorial)
     command = "python tools/check_corpus.py" + (
         f" --rounds {options.rounds}" if options.rounds != 1 else ""
     )
     if options.write:
-        write_section(section(results, options.rounds, env_note, command + " --write"))
-    return 0 if all(result.ok() for result in results) else 1
+        text = section(results, options.rounds, env_note, command + " --write")
+        write_section(text + ("\n" + tutorial if tutorial else ""))
+    return 0 if all(result.ok() for result in results) and not failed else 1
 
 
 if __name__ == "__main__":
