@@ -133,6 +133,21 @@ def test_a_syntax_error_is_reported_and_watching_goes_on(tmp_path: Path) -> None
         hot.out.wait_for(r"^=+ 1 failed in")
 
 
+def test_a_test_file_restored_after_a_syntax_error_runs_its_tests_again(tmp_path: Path) -> None:
+    """Its text is then the last good version, so nothing changed since its tests last ran;
+    they run anyway: the screen showed the collection error, and must end with their results."""
+    make_project(tmp_path, PROJECT)
+    with hot_pytest(tmp_path) as hot:
+        hot.out.wait_for(r"^=+ 4 passed")
+        hot.err.wait_for(r"watching")
+        write(tmp_path / "test_things.py", "def test_compute(:\n    pass\n")
+        hot.out.wait_for(r"ERROR collecting test_things.py")
+        hot.out.wait_for(r"^=+ 1 error in")
+        write(tmp_path / "test_things.py", PROJECT["test_things.py"])
+        hot.out.wait_for(r"test_things.py::test_compute PASSED")
+        hot.out.wait_for(r"^=+ 4 passed in")
+
+
 def test_a_test_file_that_fails_to_import_recovers(tmp_path: Path) -> None:
     files = dict(PROJECT)
     files["test_broken.py"] = "import helpers\n\nraise RuntimeError('not yet')\n"
@@ -187,30 +202,51 @@ def test_keys_on_a_terminal_rerun_the_failed_tests_all_tests_and_quit(tmp_path: 
         os.close(terminal)
 
 
-def test_a_pytest_release_it_does_not_support_is_refused_with_what_to_install(
-    tmp_path: Path,
-) -> None:
-    """pytest 9.2 keeps fixtures differently (9.1 kept a changed session fixture's old
-    value): with such a release, --hmr stops at once with a usage error, runs no test."""
-    import subprocess
-
-    from harness import clean_env
-
-    make_project(tmp_path, {"test_one.py": "def test_one():\n    print('RAN')\n"})
+def _pytest_with_plugin_set(setting: str) -> list[str]:
+    """``pytest --hmr`` in a fresh interpreter, after ``setting`` (Python, with the plugin
+    module as ``plugin``) ran: how a test pretends the running pytest is too old or too new."""
     program = (
         "import sys, pytest\n"
-        "pytest.__version__ = sys.argv[1]\n"
+        "import hmr_ast.integrations.pytest.plugin as plugin\n"
+        f"{setting}\n"
         "sys.exit(pytest.main(['--hmr', '-s', '-p', 'no:cacheprovider']))\n"
     )
-    for version in ("9.2.0", "8.3.5"):
-        result = subprocess.run(
-            [sys.executable, "-c", program, version],
-            cwd=tmp_path,
-            env=clean_env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert result.returncode == 4, result.stdout + result.stderr  # pytest's usage error
-        assert f"this is pytest {version}: pip install 'pytest>=9.0,<9.1'" in result.stderr
-        assert "RAN" not in result.stdout
+    return [sys.executable, "-c", program]
+
+
+def test_a_pytest_older_than_the_oldest_supported_is_refused_with_what_to_install(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+
+    import pytest
+
+    from harness import TIMEOUT, clean_env
+
+    make_project(tmp_path, {"test_one.py": "def test_one():\n    print('RAN')\n"})
+    result = subprocess.run(
+        _pytest_with_plugin_set("plugin.OLDEST = (99, 0)"),
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT * 3,
+    )
+    assert result.returncode == 4, result.stdout + result.stderr  # pytest's usage error
+    expected = f"works with pytest 99.0 or newer; this is pytest {pytest.__version__}: "
+    assert expected + "pip install 'pytest>=99.0'" in result.stderr
+    assert "RAN" not in result.stdout
+
+
+def test_a_pytest_newer_than_the_newest_tested_is_named_once_and_the_tests_run(
+    tmp_path: Path,
+) -> None:
+    make_project(tmp_path, {"test_one.py": "def test_one():\n    print('RAN')\n"})
+    command = _pytest_with_plugin_set("plugin.NEWEST_TESTED = (7, 0)")
+    with HotProcess(command, tmp_path) as hot:
+        hot.out.wait_for(r"^=+ 1 passed")
+        assert any("RAN" in line for line in hot.out.seen)
+        hot.err.wait_for(r"watching")
+        told = [line for line in hot.err.seen if "newer than the newest release" in line]
+        assert len(told) == 1, hot.err.seen
+        assert "tested with (7.0); going on" in told[0]

@@ -1,10 +1,11 @@
 """Keep pytest's fixture definitions in step with the modules the engine reran.
 
-pytest reads a module's fixtures once (``FixtureManager.parsefactories``) and keeps a
-``FixtureDef`` per fixture, holding its function and its cached value. After a conftest or
-test module reran in place, each fixture whose function, scope, params or autouse is the same
-keeps its ``FixtureDef`` (so a session-scoped database is not rebuilt); a changed one gets a
-new ``FixtureDef`` in the old one's place, and the old one is torn down.
+pytest reads a module's fixtures (``FixtureManager.parsefactories``) and keeps a ``FixtureDef``
+per fixture, holding its function and its cached value. After a conftest or test module reran
+in place, each fixture whose function, scope, params or autouse is the same keeps its cached
+value (so a session-scoped database is not rebuilt); a changed one gets a new ``FixtureDef``
+in the old one's place, and the old one is torn down. pytest's tables are reached through
+``compat`` only.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from ...changes import same_value
+from . import compat
 
 _XUNIT = "_xunit_setup_"
 
@@ -20,26 +22,26 @@ def _raw(func: object) -> object:
     return getattr(func, "__func__", func)
 
 
-def _same(definition, marker, func) -> bool:
+def _same(manager, definition, fixture: compat.Fixture) -> bool:
     return (
-        same_value(_raw(definition.func), _raw(func))
-        and definition.scope == marker.scope
-        and definition.params == marker.params
-        and definition.ids == marker.ids
-        and bool(definition._autouse) == bool(marker.autouse)
+        same_value(_raw(definition.func), _raw(fixture.func))
+        and definition.scope == fixture.scope
+        and definition.params == fixture.params
+        and definition.ids == fixture.ids
+        and compat.is_autouse(manager, definition) == bool(fixture.autouse)
     )
 
 
-def _module_fixtures(module: ModuleType) -> list[tuple[str, object, object]]:
-    from _pytest.fixtures import FixtureFunctionDefinition
-
-    found = []
-    for attribute in dir(module):
-        obj = module.__dict__.get(attribute)
-        if type(obj) is FixtureFunctionDefinition:
-            marker = obj._fixture_function_marker
-            found.append((marker.name or attribute, marker, obj._get_wrapped_function()))
-    return found
+def _same_definition(manager, old, new) -> bool:
+    return (
+        old.argname == new.argname
+        and _raw(old.func).__qualname__ == _raw(new.func).__qualname__
+        and same_value(_raw(old.func), _raw(new.func))
+        and old.scope == new.scope
+        and old.params == new.params
+        and old.ids == new.ids
+        and compat.is_autouse(manager, old) == compat.is_autouse(manager, new)
+    )
 
 
 def tear_down(definition) -> None:
@@ -53,86 +55,105 @@ def tear_down(definition) -> None:
     definition.cached_result = None
 
 
-def refresh_module(manager, module: ModuleType, nodeid: str | None) -> set:
-    """Bring the module-level fixtures of ``module`` (registered under ``nodeid``) up to date.
-    Returns the new ``FixtureDef`` objects: tests using them must rerun."""
-    table = manager._arg2fixturedefs
+def refresh_module(manager, module: ModuleType, nodeid: str | None, node=None) -> set:
+    """Bring the module-level fixtures of ``module`` (registered under ``nodeid``, or under
+    ``node`` from pytest 9.1) up to date. Returns the new ``FixtureDef`` objects: tests using
+    them must rerun."""
     old = [
         definition
-        for definitions in table.values()
-        for definition in definitions
-        if definition.baseid == (nodeid or "")
+        for definition in compat.definitions(manager)
+        if (
+            definition.baseid == (nodeid or "")
+            or (node is not None and compat.owner_node(definition) is node)
+        )
         and getattr(_raw(definition.func), "__globals__", None) is module.__dict__
     ]
     kept: set = set()
     fresh: set = set()
-    for argname, marker, func in _module_fixtures(module):
+    for fixture in compat.module_fixtures(module):
         match = next(
-            (d for d in old if d not in kept and d.argname == argname and _same(d, marker, func)),
+            (
+                d
+                for d in old
+                if d not in kept and d.argname == fixture.name and _same(manager, d, fixture)
+            ),
             None,
         )
         if match is not None:
             kept.add(match)
             continue
-        manager._register_fixture(
-            name=argname,
-            nodeid=nodeid or "",
-            func=func,
-            scope=marker.scope,
-            params=marker.params,
-            ids=marker.ids,
-            autouse=marker.autouse,
-        )
-        definitions = table[argname]
-        new = definitions.pop()
-        replaced = next((d for d in old if d.argname == argname and d not in kept), None)
-        position = definitions.index(replaced) if replaced in definitions else len(definitions)
-        definitions.insert(position, new)
-        fresh.add(new)
+        replaced = next((d for d in old if d.argname == fixture.name and d not in kept), None)
+        node_of = compat.owner_node(replaced) if replaced is not None else node
+        fresh.add(compat.register(manager, fixture, nodeid or "", node_of, replaced))
     for definition in old:
         if definition not in kept:
-            _drop(manager, definition)
-    _dedupe_autouse(manager, nodeid or "")
+            compat.remove(manager, definition)
+            tear_down(definition)
+    compat.dedupe_autouse(manager)
     return fresh
 
 
-def _drop(manager, definition) -> None:
-    definitions = manager._arg2fixturedefs.get(definition.argname, [])
-    if definition in definitions:
-        definitions.remove(definition)
-    tear_down(definition)
-    key = definition.baseid or ""
-    if definition._autouse and not any(
-        d._autouse and d.baseid == definition.baseid for d in definitions
-    ):
-        names = manager._nodeid_autousenames.get(key, [])
-        while definition.argname in names:
-            names.remove(definition.argname)
+def under(definition, collector) -> bool:
+    """Whether a definition belongs to ``collector`` or a node inside it (pytest 9.1)."""
+    node = compat.owner_node(definition)
+    while node is not None:
+        if node is collector:
+            return True
+        node = getattr(node, "parent", None)
+    return False
 
 
-def _dedupe_autouse(manager, nodeid: str) -> None:
-    names = manager._nodeid_autousenames.get(nodeid)
-    if names:
-        names[:] = list(dict.fromkeys(names))
+def adopt(manager, old: list, collector, items: list) -> set:
+    """pytest 9.1: a test module collected again registered its fixtures again, under the new
+    ``collector``. Where a new definition equals an old one, the old one (with its cached
+    value, and its teardown registered with pytest) takes the new one's place, in the tables
+    and in ``items``; the other old definitions are torn down. Returns the new definitions
+    that differ from every old one: tests using them must rerun."""
+    fresh: set = set()
+    left = list(old)
+    kept: dict = {}
+    gone = {compat.owner_node(d) for d in old} - {None}
+    for new in [d for d in compat.definitions(manager) if under(d, collector)]:
+        match = next((d for d in left if _same_definition(manager, d, new)), None)
+        if match is None:
+            fresh.add(new)
+            continue
+        left.remove(match)
+        compat.replace(manager, new, match)
+        kept[new] = match
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        table = getattr(info, "name2fixturedefs", None)
+        if not table:
+            continue
+        for name, found in list(table.items()):
+            if any(d in kept for d in found):
+                table[name] = tuple(kept.get(d, d) for d in found)
+    for definition in left:
+        compat.remove(manager, definition)
+        tear_down(definition)
+    for node in gone:
+        compat.forget_node(manager, node)
+    return fresh
 
 
 def forget_collected(manager, module: ModuleType, nodeid: str) -> None:
-    """Before a test module is collected again: drop what collecting it registered besides
-    its module-level fixtures (xunit ``setup_*`` fixtures, fixtures of classes that changed),
-    so that collecting it again does not register them twice."""
+    """Before a test module is collected again (pytest before 9.1): drop what collecting it
+    registered besides its module-level fixtures (xunit ``setup_*`` fixtures, fixtures of
+    classes that changed), so that collecting it again does not register them twice."""
     inner = nodeid + "::"
-    for definitions in list(manager._arg2fixturedefs.values()):
-        for definition in list(definitions):
-            base = definition.baseid or ""
-            if base != nodeid and not base.startswith(inner):
-                continue
-            if definition.argname.startswith(_XUNIT) or (
-                base.startswith(inner) and not _still_defined(module, definition)
-            ):
-                _drop(manager, definition)
-    for key in [k for k in manager._nodeid_autousenames if k == nodeid or k.startswith(inner)]:
-        names = manager._nodeid_autousenames[key]
-        names[:] = [n for n in dict.fromkeys(names) if not n.startswith(_XUNIT)]
+    for definition in compat.definitions(manager):
+        base = definition.baseid or ""
+        if base != nodeid and not base.startswith(inner):
+            continue
+        if definition.argname.startswith(_XUNIT) or (
+            base.startswith(inner) and not _still_defined(module, definition)
+        ):
+            compat.remove(manager, definition)
+            tear_down(definition)
+    for key, names in compat.autouse_lists(manager):
+        if key == nodeid or key.startswith(inner):
+            names[:] = [n for n in dict.fromkeys(names) if not n.startswith(_XUNIT)]
 
 
 def _still_defined(module: ModuleType, definition) -> bool:
@@ -146,5 +167,5 @@ def _still_defined(module: ModuleType, definition) -> bool:
         if holder is None:
             return False
     value = getattr(holder, "__dict__", {}).get(func.__name__)  # type: ignore[union-attr]
-    wrapped = getattr(value, "_get_wrapped_function", None)
-    return wrapped is not None and _raw(wrapped()) is func
+    wrapped = compat.wrapped_function(value)
+    return wrapped is not None and _raw(wrapped) is func

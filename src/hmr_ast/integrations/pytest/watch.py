@@ -22,8 +22,9 @@ import pytest
 from ... import runtime
 from ...engine import Engine, Outcome
 from ...watcher import Watcher
+from . import compat
 from .affected_tests import changed_nodes, fixture_definitions, reached, test_reads
-from .fixtures import forget_collected, refresh_module, tear_down
+from .fixtures import adopt, forget_collected, refresh_module, tear_down, under
 
 KEYS_HELP = "keys: a = run all, f = run failed, q = quit"
 
@@ -49,6 +50,7 @@ class Watch:
         self.session: pytest.Session | None = None
         self.files: dict[Path, list[pytest.Item]] = {}  # test file -> its items, in order
         self.collectors: dict[Path, pytest.Module] = {}
+        self.directories: dict[Path, pytest.Directory] = {}
         self.collect_errors: dict[Path, pytest.CollectReport] = {}
         self.import_errors: dict[str, pytest.CollectReport] = {}
         self.results: dict[str, str] = {}  # nodeid -> passed / failed / skipped
@@ -71,6 +73,8 @@ class Watch:
     # --- what pytest tells us ------------------------------------------------------
 
     def collected(self, collector, report: pytest.CollectReport) -> None:
+        if isinstance(collector, pytest.Directory):
+            self.directories[Path(collector.path)] = collector
         if isinstance(collector, pytest.Module):
             self.collectors[collector.path] = collector
             if report.failed:
@@ -219,27 +223,34 @@ class Watch:
         assert session is not None
         manager = session._fixturemanager
         plugins = self.config.pluginmanager
-        for name in outcome.reran:
-            self.import_errors.pop(name, None)
+        recovered = {name for name in outcome.reran if self.import_errors.pop(name, None)}
         for name, error in outcome.errors.items():
             self.import_errors[name] = self._error_report(name, error)
         affected = reached(self.engine.graph.reads, changed_nodes(outcome.changed))
         fresh: set = set()
         recollect: set[Path] = set(retry)
         everything_under: list[Path] = []
+        whole_files: set[Path] = set()
         by_module = {c.obj.__name__: c for c in self.collectors.values() if _imported(c)}
         for name in outcome.reran:
             module = sys.modules.get(name)
             if module is None:
                 continue
             collector = by_module.get(name)
+            if collector is not None and name in recovered:
+                # A test module back from an error: all its tests run, even when its text is
+                # the last good one again (the screen showed its error, not their results).
+                whole_files.add(collector.path)
             if collector is not None:
-                fresh |= refresh_module(manager, module, collector.nodeid)
-                forget_collected(manager, module, collector.nodeid)
+                if not compat.FIXTURES_PER_NODE:  # from 9.1, collecting registers them again
+                    fresh |= refresh_module(manager, module, collector.nodeid)
+                    forget_collected(manager, module, collector.nodeid)
                 recollect.add(collector.path)
             elif plugins.is_registered(module):
                 directory = self._plugin_directory(module)
-                new = refresh_module(manager, module, self._conftest_nodeid(directory))
+                nodeid = self._conftest_nodeid(directory)
+                node = compat.conftest_node(session, directory)
+                new = refresh_module(manager, module, nodeid, node)
                 hooks = {n for n in outcome.changed.get(name, ()) if n.startswith("pytest_")}
                 if hooks:
                     registration = plugins.get_name(module)
@@ -250,7 +261,7 @@ class Watch:
                     recollect |= {p for p in self.files if directory in p.parents}
                     if hooks:
                         everything_under.append(directory)
-        new_ids = self._recollect(recollect)
+        new_ids = self._recollect(recollect, fresh)
         for definition in _cached_definitions(manager):
             if any(n in affected for n in _reads_of(definition)):
                 tear_down(definition)
@@ -259,6 +270,7 @@ class Watch:
         for item in self.all_items():
             if (
                 item.nodeid in new_ids
+                or item.path in whole_files
                 or item.nodeid in self.pending
                 or any(d in fresh for d in fixture_definitions(item))
                 or any(directory in item.path.parents for directory in everything_under)
@@ -319,23 +331,36 @@ class Watch:
                 or self.config.hook.pytest_ignore_collect(collection_path=path, config=self.config)
             ):
                 continue
-            if any(isinstance(c, pytest.Module) for c in session._collect_path(path, {})):
+            if any(isinstance(c, pytest.Module) for c in self._collect_file(path)):
                 found.append(path)
         return found
 
-    def _recollect(self, paths: set[Path]) -> set[str]:
-        """Collect the test files at ``paths`` again (or for the first time); return the
-        nodeids that are new."""
+    def _collect_file(self, path: Path) -> list:
+        """The collectors pytest makes for a new file, under its folder's node when that was
+        collected (from pytest 9.1 a conftest's fixtures are visible below its folder's node
+        only, and ``Session._collect_path`` would make the file a child of the session)."""
         session = self.session
         assert session is not None
+        parent = self.directories.get(path.parent)
+        if parent is None:
+            return list(session._collect_path(path, {}))
+        return list(parent.ihook.pytest_collect_file(file_path=path, parent=parent))
+
+    def _recollect(self, paths: set[Path], fresh: set) -> set[str]:
+        """Collect the test files at ``paths`` again (or for the first time); return the
+        nodeids that are new, and add fixture definitions that changed to ``fresh``."""
+        session = self.session
+        assert session is not None
+        manager = session._fixturemanager
         new_ids: set[str] = set()
         for path in paths:
             old = self.collectors.get(path)
             before = {item.nodeid for item in self.files.get(path, ())}
+            registered = []
+            if old is not None and compat.FIXTURES_PER_NODE:
+                registered = [d for d in compat.definitions(manager) if under(d, old)]
             if old is None:
-                collectors = [
-                    c for c in session._collect_path(path, {}) if isinstance(c, pytest.Module)
-                ]
+                collectors = [c for c in self._collect_file(path) if isinstance(c, pytest.Module)]
                 if not collectors:
                     continue
                 collector = collectors[0]
@@ -347,13 +372,13 @@ class Watch:
             )
             self.files[path] = items
             new_ids |= {item.nodeid for item in items} - before
+            if old is not None and compat.FIXTURES_PER_NODE:
+                fresh |= adopt(manager, registered, collector, items)
         return new_ids
 
     # --- a round of tests ----------------------------------------------------------
 
     def run_round(self, items: list[pytest.Item], skipped: int) -> None:
-        from _pytest import timing
-
         session = self.session
         assert session is not None
         reporter = self.reporter
@@ -370,7 +395,7 @@ class Watch:
             reporter._known_types = None
             reporter._progress_nodeids_reported = set()
             reporter.currentfspath = None
-            reporter._session_start = timing.Instant()
+            compat.restart_reporter_clock(reporter)
             if errors:
                 reporter.stats["error"] = list(errors)
         session.testscollected = len(items)
@@ -414,12 +439,7 @@ def _imported(collector: pytest.Module) -> bool:
 
 
 def _cached_definitions(manager) -> list:
-    return [
-        definition
-        for definitions in manager._arg2fixturedefs.values()
-        for definition in definitions
-        if definition.cached_result is not None
-    ]
+    return [d for d in compat.definitions(manager) if d.cached_result is not None]
 
 
 def _reads_of(definition) -> set[str]:
