@@ -119,6 +119,72 @@ PROJECTS = (
         ("tests", "--ignore=tests/preconf", "--ignore=tests/test_preconf.py"),  # a dozen libraries
         (("FAST", "1"),),  # its conftest's hypothesis profile with max_examples=10
     ),
+    Project(
+        "jinja2",
+        "3.1.6",
+        "templates compiled to Python at run time (`compile`, `linecache`), src layout, "
+        "`filterwarnings=error`",
+        ("trio",),
+    ),
+    Project(
+        "flask",
+        "3.1.3",
+        "web framework: apps, blueprints, instance folders and config files written by tests, "
+        "src layout",
+        ("asgiref", "greenlet", "python-dotenv"),
+    ),
+    Project(
+        "zope.interface",
+        "8.7",
+        "namespace package (`src/zope/` has no `__init__.py`), C extension built in place, "
+        "class advice and metaclass-like declarations",
+        ("zope.event", "zope.testing"),
+        ("src/zope/interface",),
+    ),
+    Project(
+        "wrapt",
+        "2.5.2",
+        "C extension (`_wrappers`) built in place, object proxies, decorators that rewrite "
+        "classes and functions, src layout",
+        (),
+        ("tests/core",),
+    ),
+    Project(
+        "fastapi",
+        "0.165.0",
+        "pydantic-heavy apps: the tutorial's `docs_src` apps imported by `tests/test_tutorial`"
+        " (the suite of issue 13), whose tests write `log.txt`, `static/`, `templates/`",
+        (
+            "uvicorn",
+            "httpx",
+            "httpx2",
+            "python-multipart",
+            "jinja2",
+            "email-validator",
+            "dirty-equals",
+            "inline-snapshot",
+            "pyyaml",
+            "sqlmodel",
+            "pwdlib[argon2]",
+            "pyjwt",
+            "orjson",
+            "ujson",
+            "a2wsgi",
+            "flask",
+            "anyio[trio]",
+            "pytest-timeout",
+            "pytest-xdist",  # registers the xdist_group mark (run without -n)
+            "pydantic-settings",
+            "typer",
+            "strawberry-graphql",
+            "opentelemetry-sdk",
+            "opentelemetry-instrumentation-fastapi",
+            "opentelemetry-exporter-otlp-proto-http",
+            "logfire",
+            "sentry-sdk",
+        ),
+        ("tests/test_tutorial",),
+    ),
 )
 
 
@@ -170,7 +236,7 @@ def _normal(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def prepare(project: Project, editable: bool = True) -> tuple[Path, Path]:
+def prepare(project: Project) -> tuple[Path, Path]:
     """(the tree, its virtualenv's python), installed once per set of requirements."""
     tree = fetch(project)
     venv = home(project) / "venv"
@@ -186,7 +252,7 @@ def prepare(project: Project, editable: bool = True) -> tuple[Path, Path]:
     pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     step([*pip, PYTEST, *project.test_deps], log=log)
     step([*pip, "-e", str(ROOT)], log=log)
-    step([*pip, *(["-e"] if editable else []), str(tree)], log=log)
+    step([*pip, "-e", str(tree)], log=log)
     marker.write_text(wanted)
     return tree, python
 
@@ -511,9 +577,7 @@ def write_section(text: str) -> None:
 
 # --- FastAPI's tutorial apps under hmr-ast uvicorn ----------------------------------------
 
-FASTAPI = Project(
-    "fastapi", "0.165.0", "docs_src tutorial apps", ("uvicorn", "python-multipart", "httpx")
-)
+FASTAPI = next(project for project in PROJECTS if project.name == "fastapi")
 #: What a tutorial app may import to be served here: no sibling modules, no database or
 #: template folders, nothing outside fastapi's own dependencies.
 _ALLOWED = re.compile(
@@ -670,7 +734,7 @@ def _difference(when: str, plain: dict | str, hot: dict | str) -> str:
 
 def run_tutorial(limit: int, env: dict) -> tuple[str, int]:
     """The tutorial part of the section, and how many apps differed."""
-    tree, python = prepare(FASTAPI, editable=False)
+    tree, python = prepare(FASTAPI)
     apps = tutorial_apps(tree, limit)
     env = activated(env, python)
     lines, failed = [], 0
