@@ -264,6 +264,24 @@ def conftest_node(session: pytest.Session, directory: Path):
     return session
 
 
+# --- --lf / --ff / --nf ------------------------------------------------------------------
+
+
+def end_first_run_selection(config: pytest.Config) -> None:
+    """``--lf``, ``--ff`` and ``--nf`` choose and order the first run only: from then on the
+    watch chooses. Without this, a file collected again after its last failure passed would
+    be skipped whole by ``--lf`` (no failure left in it). Same names from 8.0 to 9.2."""
+    manager = config.pluginmanager
+    for name in ("lfplugin-collskip", "lfplugin-collwrapper"):
+        plugin = manager.get_plugin(name)
+        if plugin is not None:
+            manager.unregister(plugin)
+    for name in ("lfplugin", "nfplugin"):
+        plugin = manager.get_plugin(name)
+        if plugin is not None:
+            plugin.active = False
+
+
 # --- the terminal reporter ---------------------------------------------------------------
 
 

@@ -49,8 +49,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_load_initial_conftests(early_config: pytest.Config, parser, args):
     """Before any conftest or test module is imported (and before pytest captures stdin):
     put our import hook first, with pytest's assertion rewriting composed into it."""
-    if getattr(early_config.known_args_namespace, "hmr", False):
+    options = early_config.known_args_namespace
+    if getattr(options, "hmr", False):
         _check_pytest_version()
+        _refuse_xdist(options)
         _install(early_config)
     return (yield)
 
@@ -78,6 +80,22 @@ def _check_pytest_version() -> None:
             f"[hmr-ast] pytest {pytest.__version__} is newer than the newest release hmr-ast "
             f"was tested with ({NEWEST_TESTED[0]}.{NEWEST_TESTED[1]}); going on. If a rerun "
             "looks wrong, please report it.\n"
+        )
+
+
+def _refuse_xdist(options) -> None:
+    """pytest-xdist runs the tests in other processes, where nothing of this one's warm
+    modules and fixtures is: --hmr cannot work there, and says so before anything runs."""
+    processes = getattr(options, "numprocesses", None)
+    if processes not in (None, 0, "0") or getattr(options, "dist", "no") not in ("no", None):
+        raise pytest.UsageError(
+            "hmr-ast pytest keeps the tests warm in its own process, so it cannot hand them to "
+            "pytest-xdist workers: drop -n/--dist (or add -n 0) when using --hmr"
+        )
+    if getattr(options, "tx", None):
+        raise pytest.UsageError(
+            "hmr-ast pytest keeps the tests warm in its own process, so it cannot hand them to "
+            "pytest-xdist workers: drop --tx when using --hmr"
         )
 
 

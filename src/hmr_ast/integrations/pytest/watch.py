@@ -95,6 +95,7 @@ class Watch:
         for item in session.items:
             self.files.setdefault(item.path, []).append(item)
         self.run_round(list(session.items), skipped=0)
+        compat.end_first_run_selection(self.config)
         self.engine.warm_up()
         watcher = Watcher(self._directories, self._on_files, lambda: None, self.log)
         watcher.start()
