@@ -84,7 +84,9 @@ def test_xdist_workers_with_hmr_stop_at_once_with_one_line_saying_why(
         timeout=TIMEOUT * 3,
     )
     assert result.returncode == 4, result.stdout + result.stderr  # pytest's usage error
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    lines = [  # besides "[hmr-ast] pytest X is newer than ..." on a release not tested yet
+        line for line in result.stderr.splitlines() if line.strip() and "[hmr-ast]" not in line
+    ]
     assert lines == [
         "ERROR: hmr-ast pytest keeps the tests warm in its own process, so it cannot hand "
         "them to pytest-xdist workers: drop -n/--dist (or add -n 0) when using --hmr"
