@@ -3,14 +3,16 @@
 
     python tools/check_corpus.py                    # every project, 1 round, table printed
     python tools/check_corpus.py --rounds 3 --write # medians of 3, into BENCHMARKS.md
-    python tools/check_corpus.py --only click attrs # some of them
+    python tools/check_corpus.py --only click attrs --tutorial 0   # some of them
 
 Not run in CI: it needs the package index and takes ~15 minutes. Each project is fetched as
 its pinned source distribution (``pip download --no-deps --no-binary :all: NAME==VERSION``),
 unpacked and installed editable, with its test dependencies, this checkout of hmr-ast
 (editable) and pytest 9.0, into its own virtualenv under ``.cache/corpus/`` (git ignores it).
 The tree is the project's working folder, as a developer of that project has it, so hmr-ast
-instruments the project's own modules and its tests.
+instruments the project's own modules and its tests. The hmr-ast that runs is the commit
+given by ``--commit`` (default HEAD), exported with ``git archive`` and put first on
+PYTHONPATH: edits not committed yet, by anyone working in this checkout, do not count.
 
 Each round runs the suite (a) as ``python -m pytest ARGS`` and (b) as
 ``hmr-ast run -v -m pytest ARGS``, alternately. For (b), the run ends when hmr-ast says
@@ -535,10 +537,27 @@ def details(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def section(results: list[Result], rounds: int, env_note: str, command: str) -> str:
+def export(revision: str) -> tuple[str, str]:
+    """(src folder, short hash) of hmr-ast at ``revision``, exported once with git archive."""
     commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ["git", "rev-parse", "--short", revision],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
+    folder = CACHE / f"hmr-ast-{commit}"
+    if not (folder / "src" / "hmr_ast").is_dir():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        archive = subprocess.run(
+            ["git", "archive", commit, "src"], cwd=ROOT, capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return str(folder / "src"), commit
+
+
+def section(results: list[Result], rounds: int, env_note: str, command: str, commit: str) -> str:
     projects = "\n".join(
         f"- **{r.project.name} {r.project.version}**: {r.project.covers}"
         + (f"; run as `pytest {' '.join(r.project.pytest_args)}`" if r.project.pytest_args else "")
@@ -562,8 +581,13 @@ def section(results: list[Result], rounds: int, env_note: str, command: str) -> 
     )
 
 
+#: Hand-written subsections of our section that a new run keeps (they say what the runs found).
+KEPT = ("### Differences found", "### First runs")
+
+
 def write_section(text: str) -> None:
-    """Replace (or add) our section of BENCHMARKS.md; the other sections are not ours."""
+    """Replace (or add) our section of BENCHMARKS.md, keeping its hand-written KEPT
+    subsections; the other sections are not ours."""
     path = ROOT / "BENCHMARKS.md"
     current = path.read_text()
     start = current.find(SECTION)
@@ -571,6 +595,13 @@ def write_section(text: str) -> None:
         path.write_text(current.rstrip("\n") + "\n\n" + text)
         return
     end = current.find("\n## ", start + len(SECTION))
+    ours = current[start:end] if end >= 0 else current[start:]
+    kept = [
+        part if part.endswith("\n") else part + "\n"
+        for part in re.split(r"(?m)^(?=### )", ours)
+        if part.startswith(KEPT)
+    ]
+    text = text.rstrip("\n") + "\n\n" + "\n".join(kept) if kept else text
     rest = current[end + 1 :] if end >= 0 else ""
     path.write_text(current[:start] + text + ("\n" + rest if rest else ""))
 
@@ -671,9 +702,10 @@ def _plain_responses(python: Path, folder: Path, env: dict, logs: Path) -> dict 
         child.close()
 
 
-def check_tutorial_app(source: Path, python: Path, env: dict) -> tuple[str, list[str]]:
+def check_tutorial_app(source: Path, python: Path, env: dict) -> tuple[str, list[str] | None]:
     """(app, differences): plain uvicorn vs hmr-ast uvicorn before the edit, and a fresh
-    plain uvicorn vs hmr-ast uvicorn after appending one route to the app's file."""
+    plain uvicorn vs hmr-ast uvicorn after appending one route to the app's file; None when
+    plain uvicorn cannot serve it here (it needs a folder or a service)."""
     name = f"{source.parent.name}/{source.name}"
     folder = home(FASTAPI) / "apps" / f"{source.parent.name}-{source.stem}"
     shutil.rmtree(folder, ignore_errors=True)
@@ -686,7 +718,7 @@ def check_tutorial_app(source: Path, python: Path, env: dict) -> tuple[str, list
     main.write_text(source.read_text())
     before = _plain_responses(python, folder, env, folder)
     if isinstance(before, str) or isinstance(after, str):
-        return name, [f"plain uvicorn {before if isinstance(before, str) else after}"]
+        return name, None
     port = _free_port()
     command = [str(python.parent / "hmr-ast"), "uvicorn", "main:app", "--port", str(port)]
     child = Child(command, folder, env, folder, "hot")
@@ -737,9 +769,13 @@ def run_tutorial(limit: int, env: dict) -> tuple[str, int]:
     tree, python = prepare(FASTAPI)
     apps = tutorial_apps(tree, limit)
     env = activated(env, python)
-    lines, failed = [], 0
+    lines, failed, unservable = [], 0, []
     for source in apps:
         name, differences = check_tutorial_app(source, python, env)
+        if differences is None:
+            print(f"{name}: plain uvicorn cannot serve it here; left out", flush=True)
+            unservable.append(name)
+            continue
         print(f"{name}: {'; '.join(differences) or 'same responses'}", flush=True)
         if differences:
             failed += 1
@@ -753,8 +789,16 @@ def run_tutorial(limit: int, env: dict) -> tuple[str, int]:
         "its file, and once hmr-ast has reloaded and serves that route, its responses are "
         "compared with a fresh plain `uvicorn` of the edited file. Compared: `/openapi.json` "
         "(every model's schema, so every annotation) and every GET path that needs no "
-        f"parameter, status and body.\n\n**{len(apps) - failed} of {len(apps)} apps serve "
-        "the same responses as a fresh start, before and after the edit.**\n"
+        f"parameter, status and body.\n\n**{len(apps) - len(unservable) - failed} of "
+        f"{len(apps) - len(unservable)} apps serve the same responses as a fresh start, before "
+        "and after the edit.**"
+        + (
+            f" Left out: {', '.join(f'`{name}`' for name in unservable)}, which plain uvicorn "
+            "does not serve here either (a missing folder or service)."
+            if unservable
+            else ""
+        )
+        + "\n"
     )
     if lines:
         text += "\nDifferences:\n\n" + "\n".join(lines) + "\n"
@@ -780,14 +824,23 @@ def main() -> int:
         help="also serve N of FastAPI's tutorial apps under hmr-ast uvicorn, edit each (0: none)",
     )
     parser.add_argument(
+        "--commit",
+        default="HEAD",
+        help="the commit of hmr-ast to run (exported under .cache/corpus/; default HEAD, so "
+        "edits not committed yet do not count)",
+    )
+    parser.add_argument(
         "--hmr-ast-src",
         metavar="DIR",
-        help="import hmr-ast from DIR (another checkout's src/) instead of this one",
+        help="import hmr-ast from DIR (a src/ folder) instead of --commit",
     )
     options = parser.parse_args()
     env = environment(options.dont_write_bytecode)
     if options.hmr_ast_src:
-        env["PYTHONPATH"] = os.path.abspath(options.hmr_ast_src)
+        source, commit = os.path.abspath(options.hmr_ast_src), options.hmr_ast_src
+    else:
+        source, commit = export(options.commit)
+    env["PYTHONPATH"] = source
     env_note = (
         "PYTHONDONTWRITEBYTECODE=1 (no `.pyc`, no hmr-ast cache: every run cold)."
         if "PYTHONDONTWRITEBYTECODE" in env
@@ -825,6 +878,7 @@ def main() -> int:
             )
         results.append(result)
     tutorial, failed = run_tutorial(options.tutorial, env) if options.tutorial else ("", 0)
+    print(f"hmr-ast: {commit}")
     print()
     print(table(results))
     print()
@@ -835,7 +889,7 @@ def main() -> int:
         f" --rounds {options.rounds}" if options.rounds != 1 else ""
     )
     if options.write:
-        text = section(results, options.rounds, env_note, command + " --write")
+        text = section(results, options.rounds, env_note, command + " --write", commit)
         write_section(text + ("\n" + tutorial if tutorial else ""))
     return 0 if all(result.ok() for result in results) and not failed else 1
 
