@@ -1,15 +1,25 @@
 """Web server edit-to-effect: edit an endpoint, time until ``GET /`` returns the new body.
 
-The app is ``fixtures/fastapi_app`` (its ``model.py`` sleeps 2 s at import). Side by side in
-one run, each in its own copy of the app on a free port of 127.0.0.1:
+Two app shapes, each loading a "model" for 2 s at import:
+
+- ``routes``: ``fixtures/fastapi_app``, the model in ``model.py``, the edited endpoint in
+  ``routes.py``;
+- ``single-file``: ``fixtures/fastapi_single``, model and endpoints in one ``main.py`` (the
+  commonest shape, where a module-level reloader loads the model again on every edit).
+
+Side by side in one run, each in its own copy of the app on a free port of 127.0.0.1:
 
 - ``hmr-ast uvicorn main:app`` (this project);
-- ``uvicorn-hmr main:app`` (PyPI), in a virtualenv this script makes under ``.cache/``
-  with CPython 3.12 from pyenv (it needs 3.12); never in the project's environment;
+- ``uvicorn-hmr main:app`` and ``jurigged -m uvicorn main:app`` (PyPI), in a virtualenv this
+  script makes under ``.cache/`` with CPython 3.12 from pyenv (uvicorn-hmr needs 3.12);
+  never in the project's environment;
 - ``uvicorn main:app --reload``.
 
-Usage: ``python tools/bench_asgi.py [--rounds 10] [--only NAME ...] [--no-write]``.
-Prints a markdown table and writes it to the "Web server (issue 5)" section of BENCHMARKS.md.
+Each row also counts how often the model loaded in the whole session (1 is ideal).
+
+Usage: ``python tools/bench_asgi.py [--rounds 10] [--shape routes single-file] [--only NAME
+...] [--no-write]``. Prints markdown tables and writes them to the "Web server (issue 5)"
+section of BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -30,7 +40,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURE = ROOT / "fixtures" / "fastapi_app"
+SHAPES = {  # app folder, the file whose endpoint is edited
+    "routes": (ROOT / "fixtures" / "fastapi_app", "routes.py"),
+    "single-file": (ROOT / "fixtures" / "fastapi_single", "main.py"),
+}
+MODEL_LOADED = "loading model"
 VENV = ROOT / ".cache" / "bench-uvicorn-hmr"
 SECTION = "## Web server (issue 5)"
 ENDPOINT = '"hello from v1"'
@@ -45,7 +59,7 @@ def free_port() -> int:
 def uvicorn_hmr_venv() -> Path:
     """The virtualenv with PyPI's uvicorn-hmr (made once; it needs CPython >= 3.12)."""
     python = VENV / "bin" / "python"
-    if not (VENV / "bin" / "uvicorn-hmr").exists():
+    if not all((VENV / "bin" / tool).exists() for tool in ("uvicorn-hmr", "jurigged")):
         root = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
         found = sorted(glob.glob(f"{root}/versions/3.12.*/bin/python3")) if root else []
         interpreter = found[-1] if found else shutil.which("python3.12")
@@ -54,7 +68,7 @@ def uvicorn_hmr_venv() -> Path:
         subprocess.run([interpreter, "-m", "venv", str(VENV)], check=True)
         subprocess.run(
             [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-            + ["uvicorn-hmr", "fastapi"],
+            + ["uvicorn-hmr", "jurigged", "fastapi"],
             check=True,
         )
     return VENV
@@ -68,6 +82,10 @@ SERVERS: dict[str, Callable[[int], list[str]]] = {
     "uvicorn-hmr (PyPI)": lambda port: [
         str(uvicorn_hmr_venv() / "bin" / "uvicorn-hmr"),
         *("main:app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
+    ],
+    "jurigged (PyPI)": lambda port: [
+        *(str(uvicorn_hmr_venv() / "bin" / "jurigged"), "-m", "uvicorn", "main:app"),
+        *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
     ],
     "uvicorn --reload": lambda port: [
         *(sys.executable, "-m", "uvicorn", "main:app", "--reload"),
@@ -101,18 +119,21 @@ def wait_for_body(port: int, text: str, timeout: float) -> float:
         time.sleep(0.002)
 
 
-def measure(name: str, rounds: int) -> list[float]:
-    """Milliseconds from each save of ``routes.py`` until the new body is served."""
+def measure(name: str, rounds: int, shape: str = "routes") -> tuple[list[float], int]:
+    """Milliseconds from each save of the endpoint's file until the new body is served, and
+    how often the model loaded in the whole session."""
     port = free_port()
     command = SERVERS[name](port)
+    fixture, edited = SHAPES[shape]
     with tempfile.TemporaryDirectory(prefix="bench-asgi-") as temporary:
         project = Path(temporary) / "app"
-        shutil.copytree(FIXTURE, project)
-        routes = project / "routes.py"
+        shutil.copytree(fixture, project)
+        routes = project / edited
         original = routes.read_text()
         env = dict(os.environ, PYTHONUNBUFFERED="1")
+        output = open(Path(temporary) / "output.txt", "w")  # noqa: SIM115 - closed below
         server = subprocess.Popen(
-            command, cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            command, cwd=project, env=env, stdout=output, stderr=subprocess.DEVNULL
         )
         try:
             wait_for_body(port, "hello from v1", timeout=60)
@@ -123,7 +144,6 @@ def measure(name: str, rounds: int) -> list[float]:
                 routes.write_text(original.replace(ENDPOINT, f'"{text}"'))
                 times.append(wait_for_body(port, text, timeout=60) * 1000)
                 time.sleep(0.3)  # let the previous app wind down before the next edit
-            return times
         finally:
             server.send_signal(2)
             try:
@@ -131,19 +151,24 @@ def measure(name: str, rounds: int) -> list[float]:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
+            output.close()
+        loads = (Path(temporary) / "output.txt").read_text().count(MODEL_LOADED)
+        return times, loads
 
 
-def table(results: dict[str, list[float]]) -> str:
-    ours = statistics.median(results["hmr-ast uvicorn"]) if "hmr-ast uvicorn" in results else None
+def table(results: dict[str, tuple[list[float], int]]) -> str:
+    ours = results.get("hmr-ast uvicorn")
+    base = statistics.median(ours[0]) if ours else None
     lines = [
-        "| server | median | max | rounds | median vs hmr-ast |",
-        "|---|---|---|---|---|",
+        "| server | median | max | rounds | median vs hmr-ast | model loads |",
+        "|---|---|---|---|---|---|",
     ]
-    for name, times in results.items():
+    for name, (times, loads) in results.items():
         median = statistics.median(times)
-        ratio = f"{median / ours:.0f}x" if ours else ""
+        ratio = f"{median / base:.1f}x" if base else ""
         lines.append(
-            f"| {name} | {median:,.0f} ms | {max(times):,.0f} ms | {len(times)} | {ratio} |"
+            f"| {name} | {median:,.0f} ms | {max(times):,.0f} ms | {len(times)} | {ratio} "
+            f"| {loads} |"
         )
     return "\n".join(lines)
 
@@ -164,7 +189,7 @@ def write_section(text: str) -> None:
 _VERSIONS = (
     "import platform, importlib.metadata as m; "
     'print(f\'Python {platform.python_version()}, uvicorn-hmr {m.version("uvicorn-hmr")}, '
-    'hmr {m.version("hmr")}, uvicorn {m.version("uvicorn")}\')'
+    'jurigged {m.version("jurigged")}, hmr {m.version("hmr")}, uvicorn {m.version("uvicorn")}\')'
 )
 
 
@@ -172,33 +197,42 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--only", nargs="*", choices=list(SERVERS), default=list(SERVERS))
+    parser.add_argument("--shape", nargs="*", choices=list(SHAPES), default=list(SHAPES))
     parser.add_argument("--no-write", action="store_true", help="leave BENCHMARKS.md alone")
     options = parser.parse_args()
-    results = {}
-    for name in options.only:
-        print(f"measuring {name} ({options.rounds} rounds)...", file=sys.stderr, flush=True)
-        results[name] = measure(name, options.rounds)
+    tables = {}
+    for shape in options.shape:
+        results = {}
+        for name in options.only:
+            print(f"{shape}: measuring {name} ({options.rounds} rounds)...", file=sys.stderr)
+            results[name] = measure(name, options.rounds, shape)
+        tables[shape] = table(results)
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
     import uvicorn
 
     others = ""
-    if "uvicorn-hmr (PyPI)" in results:
+    if any(name.endswith("(PyPI)") for name in options.only):
         version = subprocess.run(
             [str(VENV / "bin" / "python"), "-c", _VERSIONS], capture_output=True, text=True
         ).stdout.strip()
         others = f" uvicorn-hmr's virtualenv: {version}."
+    described = {
+        "routes": "the endpoint in `routes.py` of `fixtures/fastapi_app` (the model in `model.py`)",
+        "single-file": "the endpoint in `main.py` of `fixtures/fastapi_single` (the model in the "
+        "same file)",
+    }
+    body_text = "\n".join(f"Edit {described[shape]}:\n\n{text}\n" for shape, text in tables.items())
     section = (
         f"{SECTION}\n\n"
-        "Edit the endpoint in `routes.py` of `fixtures/fastapi_app` (whose `model.py` sleeps 2 s "
-        "at import), time from the save until `GET /` returns the new body (polled every 2 ms), "
-        f"{options.rounds} rounds each. `python tools/bench_asgi.py`, commit {commit}, "
-        f"Python {platform.python_version()}, uvicorn {uvicorn.__version__}, "
+        "The model sleeps 2 s at import. Time from the save until `GET /` returns the new body "
+        f"(polled every 2 ms), {options.rounds} rounds each. `python tools/bench_asgi.py`, "
+        f"commit {commit}, Python {platform.python_version()}, uvicorn {uvicorn.__version__}, "
         f"{os.cpu_count()} cores shared with other work: compare ratios.{others}\n\n"
-        f"{table(results)}\n"
+        f"{body_text}"
     )
-    print(table(results))
+    print(body_text)
     if not options.no_write:
         write_section(section)
 

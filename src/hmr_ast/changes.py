@@ -9,6 +9,7 @@ so tracebacks and ``inspect`` see the new line numbers.
 
 from __future__ import annotations
 
+import weakref
 from types import CodeType, FunctionType
 
 _PLAIN = (int, float, complex, str, bytes, bool, type(None), type(Ellipsis))
@@ -199,8 +200,19 @@ def same_annotations(old: object, new: object) -> bool:
     return type(old) is dict and type(new) is dict and _same_mapping(old, new, _same_annotation)
 
 
+#: Kept function or class -> the twins made by later runs and dropped for it. A dropped twin
+#: may still be held elsewhere (a decorator registered it before the rerun kept the old
+#: object): patching the kept object in place patches its twins too.
+twins: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def adopt_new_code(old: object, new: object) -> None:
     """Give a kept function or class the new (line-shifted) code of its twin."""
+    if old is not new and (type(old) is FunctionType or isinstance(old, type)):
+        try:
+            twins.setdefault(old, weakref.WeakSet()).add(new)
+        except TypeError:
+            pass  # not weakly referenceable
     if type(old) is FunctionType:
         if old.__code__ is not new.__code__:  # type: ignore[attr-defined]
             old.__code__ = new.__code__  # type: ignore[attr-defined]

@@ -29,6 +29,7 @@ _MAX_RERUNS = 3
 _EMPTY_FILE_GRACE = 0.2
 _MISSING = object()
 _EMPTY_HASH = source_hash(b"")
+_ESCAPES = 12  # static.ESCAPES, without importing static at start-up
 
 
 class RerunFailed(Exception):
@@ -44,6 +45,9 @@ class Outcome:
         self.deferred: set[str] = set()  # must run on the main thread
         self.changed: dict[str, set[str]] = {}  # module -> names whose value changed
         self.errors: dict[str, BaseException] = {}  # module -> why it failed (for reports)
+        #: module -> names whose function or class took the new code in place (a subset of
+        #: ``changed``): references held anywhere run the new code, nothing was replaced.
+        self.patched: dict[str, set[str]] = {}
         self.seconds = 0.0
 
 
@@ -70,6 +74,9 @@ class Engine:
         self._graph = None
         self._graph_lock = threading.Lock()
         self._index: tuple[int, tuple] = (-1, ({}, {}))
+        self._batch = None  # statements.Batch while a batch runs (imported on the first edit)
+        self._triggered: set[str] = set()
+        self._statements_result = None
 
     # --- messages: held while a batch runs (writing would let other threads in) ---
 
@@ -135,6 +142,12 @@ class Engine:
             value = namespace.get(name, _MISSING)
             if value is not _MISSING and is_behaviour(value):
                 reads.add(node(own, name))
+        for unit in (record.meta.get("static") or {}).get("units", ()):
+            for name in unit[_ESCAPES]:  # ``f(module)``: the module itself escapes
+                target = runtime.project_module_name(namespace.get(name))
+                if target is not None and target != own:
+                    reads.add(node(target, runtime.ANY))
+                    depends_on.add(target)
         graph.set_module(own, reads, {m for m in depends_on if m in runtime.records})
         names = list(namespace)
         graph.drop_names(own, {node(own, name) for name in names})
@@ -262,6 +275,7 @@ class Engine:
             importlib.invalidate_caches()
             self.graph  # noqa: B018 - brings the graph up to date, once per batch
             pending = set(modules) | set(self.failed)
+            self._triggered = set(modules)  # by their own file (source or data), not a read
             # Read every changed file first: then the reruns below do no I/O of their own,
             # and with a long switch interval another thread (a running entry's loop) sees
             # the batch applied whole, not one module new and its dependent still old.
@@ -275,6 +289,7 @@ class Engine:
             try:
                 self._apply(pending, outcome, on_main, main_busy)
             finally:
+                self._batch = None
                 sys.setswitchinterval(interval)
                 self._loaded.clear()
                 self._release_messages()
@@ -292,8 +307,11 @@ class Engine:
                 errors.show(error)
 
     def _apply(self, pending: set[str], outcome: Outcome, on_main: bool, main_busy) -> None:
+        from . import statements
+
         graph = self._graph
         runs: dict[str, int] = {}
+        self._batch = batch = statements.Batch()
         while pending:
             name = min(pending, key=lambda m: (m == ENTRY, graph.rank(m), -_order(m), m))
             pending.discard(name)
@@ -313,12 +331,15 @@ class Engine:
             changed = self._rerun_and_report(name, outcome)
             if changed is None:
                 continue
+            batch.add(name, changed, outcome.patched.get(name, ()))
             names = self._changed_nodes(name, changed)
             found = self._dependents(name, names)
             if self.explaining:
                 for reader in sorted(graph.readers(name) - set(found)):
                     self.verbose(f"{reader}: not rerun; it reads only unchanged names of {name}")
             for reader, reason in found.items():
+                if reader == ENTRY and not self._entry_calls_patched(names, batch):
+                    continue
                 if reader == ENTRY and not on_main and not self._entry_must_restart(names):
                     continue
                 if reader not in pending:
@@ -326,14 +347,15 @@ class Engine:
                 pending.add(reader)
 
     def _load(self, record: runtime.ModuleRecord) -> tuple:
-        """Read and instrument a module's current file; an error stands in for the code."""
+        """Read and instrument a module's current file: (code, meta, digest, source); an
+        error stands in for the code."""
         try:
             data = self._read_ahead.pop(record.name, None)
             if data is None:
                 data = _read_settled(record.path, record.source_hash != _EMPTY_HASH)
-            return load_instrumented(record.path, data)
+            return (*load_instrumented(record.path, data), data)
         except (OSError, SyntaxError, ValueError) as error:
-            return (error, None, None)
+            return (error, None, None, None)
 
     def run_entry(self) -> set[str] | None:
         """Rerun the entry (on the main thread, outside the lock: it may never return)."""
@@ -344,6 +366,8 @@ class Engine:
 
         record = runtime.records[module]
         names = {node(module, name) for name in changed}
+        if changed:
+            names.add(node(module, runtime.ANY))  # for code that holds the module itself
         namespace = record.namespace or {}
         exported = namespace.get("__all__")
         if "__all__" in changed or any(
@@ -357,6 +381,33 @@ class Engine:
         found = self._graph.dependents(names)
         found.pop(module, None)
         return found
+
+    def _entry_calls_patched(self, names: set[str], batch) -> bool:
+        """Whether the entry must run again for ``names``: yes if a changed value reaches
+        it; if only functions or classes patched in place do, only if a statement of the
+        entry calls them (one that merely holds them runs the new code already)."""
+        from .statements import Fallback, StatementRerun
+
+        if ENTRY in self._graph.dependents(names - batch.patched):
+            return True
+        record = runtime.records[ENTRY]
+        try:
+            plan = StatementRerun(
+                record,
+                (record.code, record.meta, record.source_hash),
+                b"",
+                batch,
+                self._graph,
+                False,
+                self.verbose,
+            )
+        except Fallback:
+            return True
+        for line, reason in plan.affected():
+            self.verbose(f"{ENTRY}: line {line} {reason}")
+            return True
+        self.verbose(f"{ENTRY}: holds what was patched in place, calls none of it: not rerun")
+        return False
 
     def _entry_must_restart(self, names: set[str]) -> bool:
         """Whether a running entry must start over for ``names`` to take effect.
@@ -372,11 +423,19 @@ class Engine:
         if running is None:
             return True
         first, last = running
-        safe = frozenset(
+        safe = {
             (ENTRY, node(module, name))
             for (module, name), lines in list(record.attr_lines.items())
             if node(module, name) in names and all(first <= line <= last for line in lines)
-        )
+        }
+        namespace = record.namespace or {}
+        for unit in (record.meta.get("static") or {}).get("units", ()):
+            if first <= unit[0] <= last:  # a module the loop holds itself is read afresh too
+                for name in unit[_ESCAPES]:
+                    target = runtime.project_module_name(namespace.get(name))
+                    if target is not None and node(target, runtime.ANY) in names:
+                        safe.add((ENTRY, node(target, runtime.ANY)))
+        safe = frozenset(safe)
         if not safe:
             return True
         if ENTRY in self._graph.dependents(names, skip=safe):
@@ -412,16 +471,24 @@ class Engine:
             self.log(f"{name} recovered")
         self.failed.pop(name, None)
         self.missing.discard(name)
+        result = self._statements_result
+        if result is not None and not result.did_something:
+            self.verbose(f"{name}: no statement reads what changed; nothing ran")
+            return set()
         outcome.reran.append(name)
         outcome.changed[name] = outcome.changed.get(name, set()) | changed
+        if result is not None and result.patched:
+            outcome.patched[name] = outcome.patched.get(name, set()) | result.patched
         self.verbose(f"{name}: reran; changed names: {', '.join(sorted(changed)) or 'none'}")
         return changed
 
     def rerun(self, name: str) -> set[str]:
-        """Execute ``name``'s current source in its module; return the names that changed."""
+        """Execute ``name``'s current source in its module (only the statements that must
+        run, when it can be split); return the names that changed."""
         record = runtime.records[name]
         module = sys.modules.get(name)
         namespace = record.namespace
+        self._statements_result = None
         if namespace is None or module is None or module.__dict__ is not namespace:
             raise RerunFailed(f"{name} is not loaded")
         loaded = self._loaded.pop(name, None)
@@ -429,11 +496,19 @@ class Engine:
             if record.code is None or name in self.failed or name in self._from_disk:
                 loaded = self._load(record)
                 self._from_disk.discard(name)
-            else:
-                loaded = (record.code, record.meta, record.source_hash)  # a dependency changed
-        code, meta, digest = loaded
+            else:  # a dependency changed
+                loaded = (record.code, record.meta, record.source_hash, None)
+        code, meta, digest, source = loaded
         if isinstance(code, BaseException):
             raise RerunFailed(str(code)) from code
+        batch = getattr(self, "_batch", None)
+        if batch is not None and name != ENTRY and name not in self.failed:
+            from .statements import Fallback
+
+            try:
+                return self._rerun_statements(record, (code, meta, digest), source, batch)
+            except Fallback as why:
+                self.verbose(f"{name}: the whole module reruns: {why}")
         with self.lock:
             undo = namespace_.begin(record, code, meta, digest)
         try:
@@ -451,6 +526,56 @@ class Engine:
             if self._graph is not None:
                 self._update_graph(self._graph, record)
         return changed
+
+    def _rerun_statements(self, record, new: tuple, source: bytes | None, batch) -> set[str]:
+        """Rerun only the statements of ``record``'s module that must run (``statements``)."""
+        from . import statements
+
+        name = record.name
+        edited = new[2] != record.source_hash
+        if not edited:
+            if name in self._triggered:
+                raise statements.Fallback("a file it read changed")
+            if source is None:
+                try:
+                    with open(record.path, "rb") as file:
+                        source = file.read()
+                except OSError as error:
+                    raise statements.Fallback(f"cannot read it: {error}") from error
+                if source_hash(source) != record.source_hash:
+                    raise statements.Fallback("its file changed since it last ran")
+        assert source is not None
+        namespace = record.namespace
+        with self.lock:
+            undo = (dict(namespace), record.snapshot())
+            mark = len(batch.undo)
+            try:
+                plan = statements.StatementRerun(
+                    record, new, source, batch, self._graph, edited, self.verbose
+                )
+                result = plan.run()
+            except statements.Fallback:
+                batch.rollback_patches(mark)
+                namespace_.rollback(record, undo)
+                raise
+            except BaseException as error:
+                batch.rollback_patches(mark)
+                namespace_.rollback(record, undo)
+                if isinstance(error, (KeyboardInterrupt, SystemExit)) or not isinstance(
+                    error, Exception
+                ):
+                    raise
+                raise RerunFailed(str(error)) from error
+            self._statements_result = result
+            if result.did_something:
+                lines = ", ".join(map(str, result.executed)) or "none"
+                self.verbose(
+                    f"{name}: ran {len(result.executed)} of {len(plan.new_units)} statements "
+                    f"(lines {lines})"
+                )
+            if self._graph is not None:
+                self._update_graph(self._graph, record)
+        return result.changed
 
 
 def _order(name: str) -> int:

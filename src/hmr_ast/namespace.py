@@ -16,7 +16,7 @@ from .changes import adopt_new_code, same_annotations, same_value
 
 ENTRY = "__main__"
 #: Set by the import system; a rerun never deletes them.
-_PROTECTED = frozenset(
+PROTECTED = frozenset(
     {
         "__name__",
         "__doc__",
@@ -42,7 +42,7 @@ def begin(record: runtime.ModuleRecord, code: object, meta: dict, digest: bytes)
     record.begin_run()
     record.meta, record.source_hash, record.code = meta, digest, code
     if record.name == ENTRY:  # a fresh ``python app.py`` starts from an empty __main__
-        for key in [k for k in namespace if k not in _PROTECTED]:
+        for key in [k for k in namespace if k not in PROTECTED]:
             del namespace[key]
     else:
         _forget_unbound(record, meta)
@@ -67,7 +67,7 @@ def _forget_unbound(record: runtime.ModuleRecord, meta: dict) -> None:
         return
     bound |= meta.get("global_stores", frozenset())
     submodule = f"{record.name}."
-    for key in [k for k in namespace if k not in _PROTECTED and k not in bound]:
+    for key in [k for k in namespace if k not in PROTECTED and k not in bound]:
         if namespace[key] is not sys.modules.get(submodule + key):  # set by the import system
             del namespace[key]
 
@@ -91,7 +91,7 @@ def settle(record: runtime.ModuleRecord, old: dict) -> set[str]:
     changed: set[str] = set()
     for key, new in list(namespace.items()):
         previous = old.get(key, _MISSING)
-        if previous is new or key in _PROTECTED:
+        if previous is new or key in PROTECTED:
             continue
         if previous is not _MISSING and (
             same_value(previous, new)
@@ -106,7 +106,7 @@ def settle(record: runtime.ModuleRecord, old: dict) -> set[str]:
     submodule = f"{record.name}."
     spared = meta.get("refs", frozenset()) | meta.get("global_stores", frozenset())
     for key, previous in old.items():
-        if key in _PROTECTED:
+        if key in PROTECTED:
             continue
         current = namespace.get(key, _MISSING)
         if current is _MISSING:

@@ -26,6 +26,9 @@ GLOBALS = "@hmr_globals"
 
 STAR = "*"
 GETATTR = "__getattr__"
+#: The name node read by code that holds a module object itself (``f(module)``): any change
+#: of the module's names reaches it.
+ANY = "@any"
 
 
 class ModuleRecord:
@@ -81,8 +84,10 @@ class ModuleRecord:
             self.written,
             self.data_files,
             self.data_lines,
+            self.attr_lines,
             self.meta,
             self.source_hash,
+            self.code,
         )
 
     def restore(self, state: tuple) -> None:
@@ -92,8 +97,10 @@ class ModuleRecord:
             self.written,
             self.data_files,
             self.data_lines,
+            self.attr_lines,
             self.meta,
             self.source_hash,
+            self.code,
         ) = state
 
 
@@ -180,16 +187,20 @@ def _read_attr(obj: object, name: str, line: int, namespace: dict) -> object:
         if target is not None:
             reader = _by_namespace.get(id(namespace)) or record_for(namespace)
             if reader is not None:
-                key = (target.name, name)
-                lines = reader.attr_lines.get(key)
-                if lines is None:
-                    reader.reads.add(key)
-                    reader.attr_lines[key] = {line}
-                elif line not in lines:
-                    lines.add(line)
+                _record_read(reader, (target.name, name), line)
                 if name not in obj.__dict__:
-                    reader.reads.add((target.name, GETATTR))
+                    _record_read(reader, (target.name, GETATTR), line)
     return obj
+
+
+def _record_read(reader: ModuleRecord, key: tuple[str, str], line: int) -> None:
+    """``reader`` read ``key`` (module, name) on ``line``: the statement there depends on it."""
+    lines = reader.attr_lines.get(key)
+    if lines is None:
+        reader.reads.add(key)
+        reader.attr_lines[key] = {line}
+    elif line not in lines:
+        lines.add(line)
 
 
 def _bound(names: tuple[str, ...], namespace: dict) -> None:
@@ -249,6 +260,7 @@ def _imported(
     level: int,
     names: tuple[str, ...] | None,
     bound: tuple[str, ...],
+    line: int,
     namespace: dict,
 ) -> None:
     record = record_for(namespace)
@@ -267,7 +279,7 @@ def _imported(
             source = sys.modules.get(resolved)
             if source is not None:
                 record.written.update(public_names(source))
-            record.reads.add((resolved, STAR))
+            _record_read(record, (resolved, STAR), line)
             continue
         source = sys.modules.get(resolved)
         for name in names:
@@ -279,11 +291,9 @@ def _imported(
                 record.imports.add(submodule)
                 continue
             record.imports.add(resolved)
-            record.reads.add((resolved, name))
-            # line 0 lies in no statement: a name bound by import is never "read afresh"
-            record.attr_lines.setdefault((resolved, name), set()).add(0)
+            _record_read(record, (resolved, name), line)
             if source is not None and name not in source.__dict__:
-                record.reads.add((resolved, GETATTR))
+                _record_read(record, (resolved, GETATTR), line)
 
 
 _watched: tuple[int, set[str]] = (-1, set())

@@ -57,7 +57,14 @@ Chain = tuple[str, ...]
 # fingerprint, needs, is an import): ``stable`` judges the shape, given that the ``needs``
 # leaves hold plain values (a class attribute ``BASE = a.X + 1``, a default
 # ``def f(n=a.N * 2)``).
+# For statement-level reruns: the chains it calls at import time (decorators included), the
+# names it uses bare (a module passed to a call escapes), the names whose objects it changes
+# in place (``x.append(f)`` with the result unused, ``@app.get``, ``x.attr = ...``, ``x[k] =
+# ...``, ``x += ...``), the text of its header (a def's decorators and signature, a class's
+# decorators and bases: equal headers allow patching in place) and whether it annotates a
+# module-level name.
 FIRST, LAST, BINDS, READS, STABLE, PLAIN, ALIAS, BASES, PRINT, NEEDS, IMPORT = range(11)
+CALLS, ESCAPES, MODIFIES, HEADER, ANNOTATES = range(11, 16)
 #: A leaf ``("()", "m", "f")`` is the result of calling ``m.f`` with plain arguments.
 CALL = "()"
 
@@ -113,6 +120,11 @@ def _unit(stmt: ast.stmt, future_annotations: bool, lines: list[bytes]) -> tuple
         _fingerprint(stmt, lines),
         _needs(stmt),
         isinstance(stmt, (ast.Import, ast.ImportFrom)),
+        _calls(nodes),
+        _escapes(nodes),
+        _modifies(stmt),
+        _header(stmt),
+        any(isinstance(node, ast.AnnAssign) for node in _import_time_nodes(stmt, False)),
     )
 
 
@@ -126,6 +138,85 @@ def _fingerprint(stmt: ast.stmt, lines: list[bytes]) -> str:
     that changes it may change what it binds; moving it does not."""
     first = _first_line(stmt)
     text = b"\n".join(line.rstrip() for line in lines[first - 1 : stmt.end_lineno])
+    return hashlib.blake2b(text, digest_size=8).hexdigest()
+
+
+def _calls(nodes: list[ast.AST]) -> tuple[Chain, ...]:
+    """Chains called while the statement executes: ``f()``, ``m.f()``, decorators."""
+    found: list[Chain] = []
+    for node in nodes:
+        if isinstance(node, ast.Call):
+            chain = _chain(node.func)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found += [c for d in node.decorator_list if (c := _chain(d)) is not None]
+            continue
+        else:
+            continue
+        if chain is not None:
+            found.append(chain)
+    return tuple(dict.fromkeys(found))
+
+
+def _escapes(nodes: list[ast.AST]) -> tuple[str, ...]:
+    """Names used bare, not as the root of an attribute read or a call: ``f(m)``, ``x = m``."""
+    roots = {
+        id(node.value)
+        for node in nodes
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+    }
+    roots |= {id(node.func) for node in nodes if isinstance(node, ast.Call)}
+    return tuple(
+        dict.fromkeys(
+            node.id
+            for node in nodes
+            if isinstance(node, ast.Name)
+            and isinstance(node.ctx, ast.Load)
+            and id(node) not in roots
+        )
+    )
+
+
+def _root(node: ast.AST) -> str | None:
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _modifies(stmt: ast.stmt) -> tuple[str, ...]:
+    """Names whose objects the statement changes in place, or hands to code that may."""
+    found: list[str | None] = []
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        found.append(_root(stmt.value.func))  # a call for its effect: ``x.append(f)``, ``f(x)``
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        found += [_root(decorator) for decorator in stmt.decorator_list]
+    for node in _import_time_nodes(stmt, into_classes=False):
+        targets: list[ast.AST] = []
+        if isinstance(node, (ast.Assign, ast.Delete)):
+            targets = node.targets
+        elif isinstance(node, ast.AugAssign):
+            targets = [node.target]  # ``x += [1]`` extends a list in place
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets = [node.target]
+        for target in targets:
+            if isinstance(node, ast.AugAssign) or isinstance(
+                target, (ast.Attribute, ast.Subscript)
+            ):
+                found.append(_root(target))
+    return tuple(dict.fromkeys(name for name in found if name is not None))
+
+
+def _header(stmt: ast.stmt) -> str | None:
+    """What a def's decorators and signature, or a class's decorators and bases, say,
+    wherever they sit: equal headers mean only the body changed."""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        parts: list[ast.AST] = [*stmt.decorator_list, stmt.args]
+        if stmt.returns is not None:
+            parts.append(stmt.returns)
+    elif isinstance(stmt, ast.ClassDef):
+        parts = [*stmt.decorator_list, *stmt.bases, *stmt.keywords]
+    else:
+        return None
+    text = "\n".join(ast.dump(part) for part in parts).encode()
     return hashlib.blake2b(text, digest_size=8).hexdigest()
 
 

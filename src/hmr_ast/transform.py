@@ -44,6 +44,38 @@ def instrument_source(
     return code, meta
 
 
+def instrument_statement(
+    tree: ast.Module,
+    index: int,
+    filename: str,
+    strip_decorators: bool = False,
+    before: Callable[[ast.Module, bytes | str], None] | None = None,
+    source: bytes | str = b"",
+) -> CodeType:
+    """Code that runs top-level statement ``index`` of ``tree`` alone, instrumented as in the
+    whole module (a statement-level rerun). The ``__future__`` imports come first, so the
+    statement compiles under the module's flags; ``before`` (pytest's assertion rewriting)
+    applies as to the whole module. ``strip_decorators`` defines a function without
+    applying its decorators (its code is patched into the existing object)."""
+    body = tree.body
+    stmt = body[index]
+    if strip_decorators:
+        stmt = ast.copy_location(type(stmt)(**{**vars(stmt), "decorator_list": []}), stmt)
+    module = ast.Module(body=[stmt], type_ignores=[])
+    if before is not None:
+        before(module, source)  # may put imports of its own helpers first
+    visitor = _ImportTimeCode(postpones_annotations(tree))
+    statements = [visitor.visit(node) for node in module.body]
+    head: list[ast.stmt] = [
+        node for node in body if isinstance(node, ast.ImportFrom) and node.module == "__future__"
+    ]
+    if index > 0 and isinstance(statements[0], ast.Expr):
+        if isinstance(statements[0].value, ast.Constant):
+            head.append(ast.copy_location(ast.Pass(), stmt))  # not the module's docstring
+    module.body = [*head, *_mark_statements(statements)]
+    return compile(module, filename, "exec", dont_inherit=True)
+
+
 # --- rewriting ------------------------------------------------------------------------
 
 
@@ -183,10 +215,10 @@ def _import_marker(stmt: ast.Import | ast.ImportFrom) -> ast.Expr:
     if isinstance(stmt, ast.Import):
         modules = tuple(alias.name for alias in stmt.names)
         bound = tuple(alias.asname or alias.name.partition(".")[0] for alias in stmt.names)
-        return _marker(IMPORTED, [modules, 0, None, bound], stmt)
+        return _marker(IMPORTED, [modules, 0, None, bound, stmt.lineno], stmt)
     names = tuple(alias.name for alias in stmt.names)
     bound = tuple(alias.asname or alias.name for alias in stmt.names if alias.name != STAR)
-    return _marker(IMPORTED, [(stmt.module or "",), stmt.level, names, bound], stmt)
+    return _marker(IMPORTED, [(stmt.module or "",), stmt.level, names, bound, stmt.lineno], stmt)
 
 
 def _mark_module_body(body: list[ast.stmt]) -> list[ast.stmt]:

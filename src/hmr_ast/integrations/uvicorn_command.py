@@ -155,10 +155,14 @@ class Runner:
             if not isinstance(error, AttributeError):
                 errors.show(error)
             return
-        if source is self._offered:
+        current = self.front.current
+        if source is self._offered and (current is None or current.source is source):
+            # The same object, already serving: its code may have been patched in place.
             if not outcome.failed:
                 self.front.reloaded()
             return
+        # A new object, or the same one whose start failed before (a statement-level rerun
+        # patched its lifespan in place): start it and serve it.
         self._offered = source
         self.front.offer(source, self._asgi(source))
 

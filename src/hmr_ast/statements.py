@@ -1,0 +1,535 @@
+"""Statement-level reruns: run again only the top-level statements an edit affects.
+
+A module's new top-level statements are matched to its old ones by their text, wherever they
+sit. A rerun executes, in source order, the statements that were edited or added and those
+that read a name whose value changed (directly, or through a function they call), and
+nothing else: ``MODEL = load()`` keeps its value while the endpoints beside it change.
+
+- A function whose body changed, and whose decorators (if any) returned it as they got it, is
+  patched in place (``patching``): its decorators do not run again, so a route table or a
+  registry keeps the same object, which now runs the new code. Statements that *call* it at
+  import time rerun; those that only hold it do not need to. A class is patched in place
+  when its bases, metaclass and decorators allow it.
+- A statement that changes an object another statement of the module made
+  (``ITEMS.append(x)``, ``@app.get(...)``, ``app.state.x = 1``) is a contributor: when it
+  must run, the statement that made the object runs first, then every reader of the object
+  (the contributors among them), so nothing is added twice.
+- Where the module cannot be split safely, ``Fallback`` says why and the engine reruns the
+  whole module: import-time ``globals()``/``exec``, a function that rebinds globals, module
+  annotations that changed, a name made by several statements.
+
+The result equals a fresh run of the new file, as a whole-module rerun does.
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+from collections.abc import Callable, Iterable
+from difflib import SequenceMatcher
+from types import FunctionType, ModuleType
+
+from . import runtime, static
+from .changes import adopt_new_code, same_value, twins
+from .namespace import PROTECTED
+from .patching import (
+    can_patch_class,
+    can_patch_function,
+    patch_class,
+    patch_function,
+    restore_state,
+    saved_state,
+    shift_lines,
+)
+from .summaries import node
+from .transform import instrument_statement
+
+_MISSING = object()
+
+
+class Fallback(Exception):
+    """The module cannot be rerun statement by statement; the message says why."""
+
+
+class Batch:
+    """What changed so far in one batch, across modules: name nodes (``mod:NAME``)."""
+
+    def __init__(self) -> None:
+        self.changed: set[str] = set()  # their value changed
+        self.patched: set[str] = set()  # their object took new code in place
+        self.patched_objects: set[int] = set()
+        self.modules: set[str] = set()  # modules with any change
+        self.undo: list[tuple] = []  # the patched objects' previous state
+
+    def add(self, module: str, changed: Iterable[str], patched: Iterable[str] = ()) -> None:
+        patched = set(patched)
+        for name in changed:
+            (self.patched if name in patched else self.changed).add(node(module, name))
+            self.modules.add(module)
+
+    def rollback_patches(self, since: int) -> None:
+        """Put back what the patches made since undo entry ``since`` changed."""
+        while len(self.undo) > since:
+            restore_state(self.undo.pop())
+
+
+class Result:
+    """What a statement-level rerun did."""
+
+    def __init__(self) -> None:
+        self.changed: set[str] = set()  # names whose value changed (patched ones included)
+        self.patched: set[str] = set()
+        self.executed: list[int] = []  # first lines of the statements that ran
+        self.removed = 0  # statements of the old file that are gone
+        self.edited = False  # its file changed (even if no statement had to run)
+
+    @property
+    def did_something(self) -> bool:
+        return bool(self.edited or self.executed or self.removed or self.patched)
+
+
+def match(old: list[tuple], new: list[tuple]) -> list[int | None]:
+    """For each new statement, the old statement of the same text it continues, or None."""
+    matcher = SequenceMatcher(
+        None, [u[static.PRINT] for u in old], [u[static.PRINT] for u in new], autojunk=False
+    )
+    matched: list[int | None] = [None] * len(new)
+    for tag, i1, _i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            for offset in range(j2 - j1):
+                matched[j1 + offset] = i1 + offset
+    return matched
+
+
+def _makes(unit: tuple, name: str) -> bool:
+    """Whether the statement binds ``name`` to an object (not only changes it in place)."""
+    return name in unit[static.BINDS] and name not in unit[static.MODIFIES]
+
+
+class _NeedsOwner(Exception):
+    def __init__(self, owner: int, reason: str) -> None:
+        self.owner = owner
+        self.reason = reason
+
+
+class StatementRerun:
+    """One statement-level rerun of one module, planned and run under the engine's lock."""
+
+    def __init__(
+        self,
+        record: runtime.ModuleRecord,
+        new: tuple,
+        source: bytes,
+        batch: Batch,
+        graph,
+        edited: bool,
+        explain: Callable[[str], None],
+    ) -> None:
+        self.record = record
+        self.name = record.name
+        self.code, self.meta, self.digest = new
+        self.source = source
+        self.batch = batch
+        self.graph = graph
+        self.edited = edited
+        self.explain = explain
+        old_facts, new_facts = record.meta.get("static"), self.meta.get("static")
+        if not old_facts or not new_facts:
+            raise Fallback("no statement facts")
+        for meta in (record.meta, self.meta):
+            if meta.get("dynamic"):
+                raise Fallback("its import-time code may use globals(), vars(), exec or setattr")
+            if meta.get("global_stores"):
+                names = ", ".join(sorted(meta["global_stores"]))
+                raise Fallback(f"a function rebinds its globals ({names})")
+        self.old_units: list[tuple] = list(old_facts["units"])
+        self.new_units: list[tuple] = list(new_facts["units"])
+        self.matched = match(self.old_units, self.new_units)
+        self.kept_old = {i for i in self.matched if i is not None}
+        namespace = record.namespace
+        assert namespace is not None
+        self.namespace: dict = namespace
+        self._starts = [u[static.FIRST] for u in self.old_units]
+        self._reach: dict[str, frozenset[str]] = {}
+        self._tree: ast.Module | None = None
+        self.makers: dict[str, list[int]] = {}
+        for index, unit in enumerate(self.new_units):
+            for name in unit[static.BINDS]:
+                if _makes(unit, name):
+                    self.makers.setdefault(name, []).append(index)
+        self._check_splittable()
+
+    # --- planning ---------------------------------------------------------------------------
+
+    def _check_splittable(self) -> None:
+        touched = [u for i, u in enumerate(self.new_units) if self.matched[i] is None]
+        touched += [u for i, u in enumerate(self.old_units) if i not in self.kept_old]
+        if any(unit[static.ANNOTATES] for unit in touched):
+            raise Fallback("a module-level annotation changed")
+        old_makers: dict[str, int] = {}
+        for unit in self.old_units:
+            for name in unit[static.BINDS]:
+                if _makes(unit, name):
+                    old_makers[name] = old_makers.get(name, 0) + 1
+        for unit in touched:
+            for name in unit[static.BINDS]:
+                if len(self.makers.get(name, ())) > 1 or old_makers.get(name, 0) > 1:
+                    raise Fallback(f"{name} is bound by more than one statement")
+        if touched and runtime.STAR in self.makers:
+            raise Fallback("a star import binds names no statement shows")
+
+    @property
+    def tree(self) -> ast.Module:
+        if self._tree is None:
+            self._tree = ast.parse(self.source, self.record.path)
+            if len(self._tree.body) != len(self.new_units):
+                raise Fallback("its source does not match its statement facts")
+        return self._tree
+
+    def _old_unit_of(self, line: int) -> int | None:
+        index = bisect.bisect_right(self._starts, line) - 1
+        if index >= 0 and line <= self.old_units[index][static.LAST]:
+            return index
+        return None
+
+    def _recorded_reads(self, attr_lines: dict) -> list[set[tuple[str, str]]]:
+        """What each new statement read of other modules when it last ran (by its old lines)."""
+        by_old: dict[int, set[tuple[str, str]]] = {}
+        for key, lines in attr_lines.items():
+            for line in lines:
+                index = self._old_unit_of(line)
+                if index is not None:
+                    by_old.setdefault(index, set()).add(key)
+        return [by_old.get(old, set()) if old is not None else set() for old in self.matched]
+
+    def _patch_candidates(self) -> dict[int, str]:
+        """Edited defs and classes whose header (decorators, signature, bases) is unchanged
+        and whose bound object is the one the statement made: it can take the new code."""
+        old_by_name: dict[str, tuple] = {}
+        for index, unit in enumerate(self.old_units):
+            if index not in self.kept_old and unit[static.HEADER] and len(unit[static.BINDS]) == 1:
+                old_by_name[unit[static.BINDS][0]] = unit
+        candidates: dict[int, str] = {}
+        for index, unit in enumerate(self.new_units):
+            if self.matched[index] is not None or not unit[static.HEADER]:
+                continue
+            if len(unit[static.BINDS]) != 1:
+                continue
+            name = unit[static.BINDS][0]
+            old = old_by_name.get(name)
+            if old is None or old[static.HEADER] != unit[static.HEADER]:
+                continue
+            value = self.namespace.get(name, _MISSING)
+            if type(value) is FunctionType:
+                code = value.__code__
+                if code.co_name == name and code.co_filename == self.record.path:
+                    candidates[index] = name  # no decorator wrapped it
+            elif isinstance(value, type) and value.__name__ == name:
+                stmt = self.tree.body[index]
+                if not getattr(stmt, "decorator_list", ()) and can_patch_class(value, value):
+                    candidates[index] = name
+        return candidates
+
+    def _owners(self, index: int, ran: set[int], unit: tuple | None = None) -> list[int]:
+        """Statements before ``index`` that made what it changes in place, not yet run
+        (``unit``: a removed statement, whose contribution must disappear)."""
+        owners: set[int] = set()
+        for name in (unit or self.new_units[index])[static.MODIFIES]:
+            targets = {name}
+            value = self.namespace.get(name, _MISSING)
+            if type(value) is FunctionType and value.__globals__ is self.namespace:
+                # ``register(f)``: an own function changes what its body reads.
+                prefix = self.name + ":"
+                targets |= {
+                    n[len(prefix) :]
+                    for n in self._reach_of(node(self.name, name))
+                    if n.startswith(prefix)
+                }
+            for target in targets:
+                for maker in self.makers.get(target, ()):
+                    unit = self.new_units[maker]
+                    if maker < index and maker not in ran and not unit[static.IMPORT]:
+                        if isinstance(self.namespace.get(target), FunctionType):
+                            continue  # calling a function is not changing it
+                        owners.add(maker)
+        return sorted(owners)
+
+    # --- what a statement depends on --------------------------------------------------------
+
+    def _reach_of(self, start: str) -> frozenset[str]:
+        """Name nodes reachable from ``start`` in the graph: what using it may read."""
+        known = self._reach.get(start)
+        if known is not None:
+            return known
+        graph = self.graph.reads if self.graph is not None else None
+        seen = {start}
+        stack = [start]
+        while stack and graph is not None:
+            current = stack.pop()
+            if current in graph:
+                for target in graph.successors(current):
+                    if target not in seen:
+                        seen.add(target)
+                        stack.append(target)
+        result = frozenset(seen)
+        self._reach[start] = result
+        return result
+
+    def _resolve(self, chain: tuple[str, ...]) -> tuple[str, object]:
+        """The name node and value a chain read by this module's code stands for."""
+        value = self.namespace.get(chain[0], _MISSING)
+        where = node(self.name, chain[0])
+        for attribute in chain[1:]:
+            target = runtime.project_module_name(value)
+            if target is None:
+                break
+            where = node(target, attribute)
+            value = value.__dict__.get(attribute, _MISSING)  # type: ignore[union-attr]
+        return where, value
+
+    def _affected(self, index: int, recorded: set[tuple[str, str]], own: set[str]) -> str | None:
+        """Why statement ``index`` must run again for what changed so far, or None."""
+        unit = self.new_units[index]
+        batch = self.batch
+        changed = batch.changed | {node(self.name, name) for name in own}
+        for module, name in recorded:
+            target = node(module, name)
+            if target in changed:
+                return f"reads {target}, which changed"
+            if name in (runtime.STAR, runtime.GETATTR) and module in batch.modules:
+                return f"reads {module}'s names, which changed"
+            hit = self._reach_of(target) & changed
+            if hit:
+                return f"reads {target}, which reads {min(hit)}, which changed"
+        for chain in unit[static.READS]:
+            if chain[0] in own:
+                return f"reads {chain[0]}, which changed"
+            hit = self._reach_of(node(self.name, chain[0])) & changed
+            if hit:
+                return f"reads {chain[0]}, which reads {min(hit)}, which changed"
+        for name in unit[static.ESCAPES]:
+            target = runtime.project_module_name(self.namespace.get(name))
+            if target is not None and target in batch.modules and target != self.name:
+                return f"uses the module {target} itself, and its names changed"
+        for chain in unit[static.CALLS]:
+            where, value = self._resolve(chain)
+            if id(value) in batch.patched_objects:
+                return f"calls {'.'.join(chain)}, whose code changed"
+            hit = self._reach_of(where) & batch.patched
+            if hit:
+                return f"calls {'.'.join(chain)}, which uses {min(hit)}, whose code changed"
+        return None
+
+    def affected(self) -> Iterable[tuple[int, str]]:
+        """(first line, why) of the statements that what changed so far makes run again,
+        as they stand (nothing runs)."""
+        recorded = self._recorded_reads(self.record.attr_lines)
+        for index, unit in enumerate(self.new_units):
+            reason = self._affected(index, recorded[index], set())
+            if reason is not None:
+                yield unit[static.FIRST], reason
+
+    # --- running ----------------------------------------------------------------------------
+
+    def run(self) -> Result:
+        """Run what must run, in source order; settle the namespace and the record."""
+        record = self.record
+        old_attr_lines, old_data_lines = record.attr_lines, record.data_lines
+        old_data_files = record.data_files
+        recorded = self._recorded_reads(old_attr_lines)
+        candidates = self._patch_candidates() if self.edited else {}
+        removed = set()
+        for index, unit in enumerate(self.old_units):
+            if index not in self.kept_old:
+                removed.update(unit[static.BINDS])
+        must: dict[int, str] = {
+            index: "edited" if index in candidates else "new or edited"
+            for index, old in enumerate(self.matched)
+            if old is None
+        }
+        for index, unit in enumerate(self.old_units):
+            if index not in self.kept_old:  # what a removed statement added must disappear
+                for owner in self._owners(len(self.new_units), set(), unit):
+                    line = self.new_units[owner][static.FIRST]
+                    must.setdefault(
+                        owner, f"a statement that changed what line {line} made is gone"
+                    )
+        before = dict(self.namespace)
+        undo_mark = len(self.batch.undo)
+        gone = {name for name in removed if name not in self.makers and name not in PROTECTED}
+        while True:
+            record.attr_lines, record.reads = {}, set()
+            record.data_lines, record.data_files = {}, {}
+            result = Result()
+            for name in gone:  # reading one fails as in a fresh run (NameError)
+                self.namespace.pop(name, None)
+            try:
+                ran = self._pass(must, candidates, recorded, gone, before, result)
+                break
+            except _NeedsOwner as need:
+                self.batch.rollback_patches(undo_mark)
+                self._restore(before)
+                must[need.owner] = need.reason
+        result.changed |= gone
+        result.removed = len(self.old_units) - len(self.kept_old)
+        result.edited = self.edited
+        ran_old = {self.matched[i] for i in ran if self.matched[i] is not None}
+        self._shift_moved(ran)
+        record.attr_lines = _merge(self._remap(old_attr_lines, ran_old), record.attr_lines)
+        record.reads = set(record.attr_lines)
+        new_files = record.data_files
+        record.data_lines = _merge(self._remap(old_data_lines, ran_old), record.data_lines)
+        record.data_files = {
+            path: new_files.get(path) or old_data_files.get(path, (0, -1))
+            for path in record.data_lines
+        }
+        record.written -= gone
+        record.meta, record.source_hash, record.code = self.meta, self.digest, self.code
+        return result
+
+    def _restore(self, before: dict) -> None:
+        namespace = self.namespace
+        namespace.update(before)
+        for key in [k for k in namespace if k not in before]:
+            del namespace[key]
+
+    def _pass(self, must, candidates, recorded, own: set[str], before, result) -> set[int]:
+        ran: set[int] = set()
+        rebind: set[int] = set()
+        for index, unit in enumerate(self.new_units):
+            affected = self._affected(index, recorded[index], own)
+            reason = must.get(index) or affected
+            if reason is None and index in rebind:
+                reason = "binds a name a statement that ran binds too"
+            if reason is None:
+                continue
+            patch = candidates.get(index) if must.get(index) == "edited" and not affected else None
+            if patch is None:
+                for owner in self._owners(index, ran):
+                    line = self.new_units[owner][static.FIRST]
+                    raise _NeedsOwner(
+                        owner, f"line {unit[static.FIRST]} changes what line {line} made"
+                    )
+            self.explain(f"{self.name}: line {unit[static.FIRST]} runs again: {reason}")
+            function_patch = patch is not None and type(before.get(patch)) is FunctionType
+            code = instrument_statement(
+                self.tree, index, self.record.path, function_patch, *self._extra_pass()
+            )
+            written, self.record.written = self.record.written, set()
+            try:
+                exec(code, self.namespace)
+            finally:
+                bound, self.record.written = self.record.written, written | self.record.written
+            self._forget_unbound(index, bound, before, own)
+            ran.add(index)
+            result.executed.append(unit[static.FIRST])
+            for name in unit[static.BINDS]:
+                rebind.update(later for later in self.makers.get(name, ()) if later > index)
+            self._settle(index, patch, before, own, result)
+        return ran
+
+    def _extra_pass(self) -> tuple:
+        """The AST pass the import hook runs before ours (pytest's assertion rewriting)."""
+        from . import finder
+
+        extra = finder.ast_pass(self.record.path) if finder.ast_pass is not None else None
+        return (extra[1], self.source) if extra is not None else (None, self.source)
+
+    def _forget_unbound(self, index: int, bound: set[str], before: dict, own: set[str]) -> None:
+        """A name the statement binds only sometimes (``if KEPT: maybe = 4``) and did not
+        bind this time is gone, as in a fresh run; unless the statement reads it itself
+        (``try: X / except NameError: X = 0`` keeps ``X``)."""
+        unit = self.new_units[index]
+        reads = {chain[0] for chain in unit[static.READS]}
+        for name in unit[static.BINDS]:
+            if (
+                _makes(unit, name)
+                and name not in bound
+                and name not in reads
+                and name in self.namespace
+                and self.namespace[name] is before.get(name, _MISSING)
+                and name not in PROTECTED
+                and not isinstance(self.namespace[name], ModuleType)  # a submodule attribute
+            ):
+                del self.namespace[name]
+                own.add(name)
+
+    def _settle(self, index, patch, before, own: set[str], result: Result) -> None:
+        """Keep what came out the same, patch what can take new code, note what changed."""
+        namespace = self.namespace
+        names = self.new_units[index][static.BINDS]
+        if runtime.STAR in names:  # ``from m import *`` binds what m exports now
+            names = [*names, *(k for k in namespace if k not in before), *before]
+        for name in dict.fromkeys(names):
+            if name in PROTECTED or name == runtime.STAR:
+                continue
+            previous = before.get(name, _MISSING)
+            current = namespace.get(name, _MISSING)
+            if current is previous:
+                continue
+            if current is _MISSING or previous is _MISSING:
+                own.add(name)
+                continue
+            if same_value(previous, current):
+                adopt_new_code(previous, current)
+                namespace[name] = previous
+                continue
+            if name == patch and self._patch(name, previous, current, index, result):
+                continue
+            own.add(name)
+
+    def _patch(self, name: str, previous, current, index: int, result: Result) -> bool:
+        kept = [previous, *twins.get(previous, ())]
+        if type(previous) is FunctionType and all(can_patch_function(k, current) for k in kept):
+            decorated = bool(getattr(self.tree.body[index], "decorator_list", ()))
+            for target in kept:
+                self.batch.undo.append(saved_state(target))
+                patch_function(target, current, keep_attributes=decorated)
+        elif all(can_patch_class(k, current) for k in kept):
+            for target in kept:
+                self.batch.undo.append(saved_state(target))
+                patch_class(target, current)
+        else:
+            self.explain(f"{self.name}: {name} cannot take the new code in place; replaced")
+            return False
+        self.namespace[name] = previous
+        result.patched.add(name)
+        result.changed.add(name)
+        self.batch.patched_objects.add(id(previous))
+        self.batch.patched.add(node(self.name, name))
+        self.explain(f"{self.name}: {name} patched in place: every reference runs the new code")
+        return True
+
+    def _shift_moved(self, ran: set[int]) -> None:
+        """Functions and classes of statements that moved without running: new lines."""
+        for index, old in enumerate(self.matched):
+            if old is None or index in ran:
+                continue
+            delta = self.new_units[index][static.FIRST] - self.old_units[old][static.FIRST]
+            if delta:
+                for name in self.new_units[index][static.BINDS]:
+                    shift_lines(self.namespace.get(name), delta, self.record.path)
+
+    def _remap(self, lines_by_key: dict, ran_old: set) -> dict:
+        """Lines recorded by statements that did not run, moved to where they sit now."""
+        shift: dict[int, int] = {}
+        for index, old in enumerate(self.matched):
+            if old is not None and old not in ran_old:
+                shift[old] = self.new_units[index][static.FIRST] - self.old_units[old][static.FIRST]
+        remapped: dict = {}
+        for key, lines in lines_by_key.items():
+            kept = set()
+            for line in lines:
+                old = self._old_unit_of(line)
+                if old is not None and old in shift:
+                    kept.add(line + shift[old])
+            if kept:
+                remapped[key] = kept
+        return remapped
+
+
+def _merge(first: dict, second: dict) -> dict:
+    merged = {key: set(lines) for key, lines in first.items()}
+    for key, lines in second.items():
+        merged.setdefault(key, set()).update(lines)
+    return merged

@@ -1,0 +1,279 @@
+"""The top-level statement is the unit of rerun: an edit runs again only the statements it
+affects, functions and classes take new code in place, and the result equals a fresh run."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import HotProcess, everything, fresh_run, make_project, reloaded, write
+from web_harness import get, serve, wait_until
+
+pytestmark = pytest.mark.core
+
+SERVICE = """\
+from fastapi import FastAPI
+
+print("loading the model", flush=True)
+MODEL = {"name": "big"}
+app = FastAPI()
+
+
+@app.get("/")
+def read():
+    return {"answer": "v0", "model": MODEL["name"]}
+
+
+@app.get("/other")
+def other():
+    return {"other": 1}
+"""
+
+
+def test_single_file_service_loads_its_model_once_across_endpoint_edits(tmp_path):
+    """The seed case: model load and endpoints in one main.py; five endpoint edits are
+    served without loading the model again, and no route is registered twice."""
+    write(tmp_path / "main.py", SERVICE)
+    hot, port = serve(tmp_path, "-v")
+    with hot:
+        assert get(port) == (200, '{"answer":"v0","model":"big"}')
+        for version in range(1, 6):
+            write(tmp_path / "main.py", SERVICE.replace('"v0"', f'"v{version}"'))
+            expected = f'{{"answer":"v{version}","model":"big"}}'
+            wait_until(lambda expected=expected: get(port) == (200, expected), "the new body")
+        assert get(port, "/other") == (200, '{"other":1}')
+        routes = get(port, "/openapi.json")[1]
+        assert routes.count('"/other"') == 1
+        hot.err.wait_for(r"main: read patched in place")
+        hot.stop()
+    assert everything(hot.out).count("loading the model") == 1
+
+
+def fresh_lines(root) -> list[str]:
+    """What ``python -B app.py`` prints now, but the modules' own ``loading ...`` lines: a
+    statement-level rerun does not print them again (the print statement did not change)."""
+    lines = fresh_run(root, "-B", "app.py").stdout.splitlines()
+    return [line for line in lines if not line.startswith("loading")]
+
+
+def run_and_read(tmp_path, files: dict[str, str], edits: list[dict[str, str]], ready="^end$"):
+    """Run app.py hot, apply each edit (waiting for its reload), compare every output with a
+    fresh run's; return the hot process's stdout and stderr lines."""
+    make_project(tmp_path, files)
+    with HotProcess.run(tmp_path, "app.py", options=("-v",)) as hot:
+        hot.out.wait_for(ready)
+        assert hot.out.seen == fresh_run(tmp_path, "-B", "app.py").stdout.splitlines()
+        for edit in edits:
+            for name, text in edit.items():
+                write(tmp_path / name, text)
+            hot.err.wait_for(r"^\[hmr-ast\] reloaded ")
+            start = len(hot.out.seen)
+            hot.out.wait_for(ready)
+            hot_lines = [line for line in hot.out.seen[start:] if not line.startswith("loading")]
+            assert hot_lines == fresh_lines(tmp_path)
+        return everything(hot.out), everything(hot.err)
+
+
+LIBRARY = """\
+import functools
+print("loading library")
+CALLBACKS = []
+
+
+def greet(name):
+    return "hello " + name
+
+
+class Greeter:
+    def greet(self):
+        return "method one"
+
+
+CALLBACKS.append(greet)
+PARTIAL = functools.partial(greet, "partial")
+INSTANCE = Greeter()
+BOUND = INSTANCE.greet
+"""
+
+USES_LIBRARY = """\
+import library
+print(library.CALLBACKS[0]("list"), library.PARTIAL(), library.BOUND(), library.INSTANCE.greet())
+same = library.CALLBACKS[0] is library.greet
+print("same objects", same, isinstance(library.INSTANCE, library.Greeter))
+print("end")
+"""
+
+
+def test_old_references_run_the_new_code_of_an_edited_function_and_method(tmp_path):
+    edited = LIBRARY.replace('"hello " + name', '"hi " + name').replace(
+        '"method one"', '"method two"'
+    )
+    out, err = run_and_read(
+        tmp_path,
+        {"app.py": USES_LIBRARY, "library.py": LIBRARY},
+        [{"library.py": edited}],
+    )
+    assert "hi list hi partial method two method two" in out
+    assert out.count("loading library") == 1  # the print did not run again
+    assert any("library: greet patched in place" in line for line in err)
+    assert any("library: Greeter patched in place" in line for line in err)
+
+
+def test_a_bound_method_held_by_a_thread_runs_the_edited_body(tmp_path):
+    files = {
+        "app.py": (
+            "import sys, threading, queue, worker\n"
+            "requests, replies = queue.Queue(), queue.Queue()\n"
+            "def serve():\n"
+            "    handler = worker.Worker().handle  # held by the thread from now on\n"
+            "    while True:\n"
+            "        replies.put(handler(requests.get()))\n"
+            "threading.Thread(target=serve, daemon=True).start()\n"
+            "for line in sys.stdin:\n"
+            "    requests.put(line.strip())\n"
+            "    print(replies.get(), flush=True)\n"
+        ),
+        "worker.py": ("class Worker:\n    def handle(self, text):\n        return 'old ' + text\n"),
+    }
+    make_project(tmp_path, files)
+    with HotProcess.run(tmp_path, "app.py", stdin=True) as hot:
+        hot.send("a")
+        hot.out.wait_for("^old a$")
+        write(tmp_path / "worker.py", files["worker.py"].replace("'old '", "'new '"))
+        hot.err.wait_for(reloaded(r"worker\.py", "worker"))
+        hot.send("b")
+        hot.out.wait_for("^new b$")
+
+
+def test_a_statement_that_did_not_change_never_runs_again(tmp_path):
+    files = {
+        "app.py": "import heavy\nprint(heavy.RESULT, heavy.label())\nprint('end')\n",
+        "heavy.py": (
+            "print('loading heavy')\n"
+            "DATA = [1, 2, 3]\n"
+            "def label():\n    return 'one'\n"
+            "RESULT = sum(DATA)\n"
+        ),
+    }
+    edits = [
+        {"heavy.py": files["heavy.py"].replace("'one'", "'two'")},
+        {"heavy.py": files["heavy.py"].replace("'one'", "'three'").replace("[1, 2, 3]", "[4]")},
+    ]
+    out, err = run_and_read(tmp_path, files, edits)
+    assert out.count("loading heavy") == 1
+    assert any("heavy: ran 1 of 4 statements (lines 3)" in line for line in err)
+
+
+def test_contributions_to_an_object_made_in_the_module_are_made_once(tmp_path):
+    """``ITEMS.append(x)`` edited: the list is made again first, so nothing is added twice."""
+    files = {
+        "app.py": "import items\nprint(items.ITEMS, items.COUNT)\nprint('end')\n",
+        "items.py": (
+            "ITEMS = []\n"
+            "ITEMS.append('a')\n"
+            "def register(item):\n    ITEMS.append(item)\n"
+            "register('b')\n"
+            "COUNT = len(ITEMS)\n"
+        ),
+    }
+    edits = [
+        {"items.py": files["items.py"].replace("ITEMS.append('a')", "ITEMS.append('A')")},
+        {"items.py": files["items.py"].replace("register('b')", "register('B')")},
+    ]
+    run_and_read(tmp_path, files, edits)
+
+
+def test_names_only_removed_statements_bound_disappear(tmp_path):
+    files = {
+        "app.py": (
+            "import mod\nprint(sorted(n for n in vars(mod) if not n.startswith('_')))\n"
+            "print('end')\n"
+        ),
+        "mod.py": "A = 1\nB = 2\ndef f():\n    return A\nclass C:\n    pass\n",
+    }
+    edits = [{"mod.py": "A = 1\ndef f():\n    return A\n"}]
+    run_and_read(tmp_path, files, edits)
+
+
+def test_a_module_passed_to_a_call_depends_on_all_its_names(tmp_path):
+    """``hasattr(b, "Y")``: nothing reads ``b.Y``, but the answer depends on it."""
+    files = {
+        "app.py": "import b\nprint(hasattr(b, 'Y'), vars(b).get('X'))\nprint('end')\n",
+        "b.py": "X = 1\nY = 2\n",
+    }
+    run_and_read(tmp_path, files, [{"b.py": "X = 1\n"}, {"b.py": "X = 1\nY = 3\n"}])
+
+
+def test_a_dependent_reruns_only_the_statements_that_read_the_changed_name(tmp_path):
+    files = {
+        "app.py": "import reader\nprint(reader.FROM_A, reader.FROM_B, reader.BOTH)\nprint('end')\n",
+        "reader.py": (
+            "import leaf\n"
+            "print('loading reader')\n"
+            "FROM_A = leaf.A * 10\n"
+            "FROM_B = leaf.B * 10\n"
+            "BOTH = FROM_A + FROM_B\n"
+        ),
+        "leaf.py": "A = 1\nB = 2\n",
+    }
+    out, err = run_and_read(tmp_path, files, [{"leaf.py": "A = 5\nB = 2\n"}])
+    assert out.count("loading reader") == 1
+    assert any("reader: ran 2 of 5 statements (lines 3, 5)" in line for line in err)
+
+
+def test_a_wrapping_decorator_makes_the_statement_run_again(tmp_path):
+    """``lru_cache`` and ``functools.wraps`` wrappers keep state: the def runs again."""
+    files = {
+        "app.py": "import cached\nprint(cached.square(3), cached.twice(2))\nprint('end')\n",
+        "cached.py": (
+            "import functools\n"
+            "@functools.lru_cache\n"
+            "def square(x):\n    return x * x\n"
+            "def logged(f):\n"
+            "    @functools.wraps(f)\n"
+            "    def wrapper(*a):\n        return f(*a)\n"
+            "    return wrapper\n"
+            "@logged\n"
+            "def twice(x):\n    return 2 * x\n"
+        ),
+    }
+    edited = files["cached.py"].replace("x * x", "x * x + 1").replace("2 * x", "3 * x")
+    out, err = run_and_read(tmp_path, files, [{"cached.py": edited}])
+    assert "10 6" in out
+    assert not any("patched in place" in line for line in err)
+
+
+def test_a_statement_that_moved_keeps_its_traceback_lines(tmp_path):
+    files = {
+        "app.py": (
+            "import sys, traceback, mod\n"
+            "for line in sys.stdin:\n"
+            "    try:\n        mod.fail()\n"
+            "    except ValueError as error:\n"
+            "        line = traceback.extract_tb(error.__traceback__)[-1].lineno\n"
+            "        print('line', line, flush=True)\n"
+        ),
+        "mod.py": "def fail():\n    raise ValueError('x')\n",
+    }
+    make_project(tmp_path, files)
+    with HotProcess.run(tmp_path, "app.py", stdin=True) as hot:
+        hot.send("?")
+        hot.out.wait_for("^line 2$")
+        write(tmp_path / "mod.py", "X = 1\n\n\n" + files["mod.py"])
+        hot.err.wait_for(reloaded(r"mod\.py", "mod"))
+        hot.send("?")
+        hot.out.wait_for("^line 5$")
+
+
+def test_a_module_that_cannot_be_split_reruns_whole_and_says_why(tmp_path):
+    files = {
+        "app.py": "import dyn\nprint(dyn.A, dyn.B)\nprint('end')\n",
+        "dyn.py": "print('loading dyn')\nglobals()['A'] = 1\nB = 2\n",
+    }
+    out, err = run_and_read(
+        tmp_path, files, [{"dyn.py": files["dyn.py"].replace("B = 2", "B = 3")}]
+    )
+    assert out.count("loading dyn") == 2
+    assert any(
+        "dyn: the whole module reruns: its import-time code may use globals()" in line
+        for line in err
+    )
