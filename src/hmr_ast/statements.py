@@ -347,7 +347,10 @@ class StatementRerun:
             for index, old in enumerate(self.matched)
             if old is None
         }
+        patched_names = set(candidates.values())
         for index, unit in enumerate(self.old_units):
+            if unit[static.BINDS] and set(unit[static.BINDS]) <= patched_names:
+                continue  # replaced by its patched twin: what it registered stays valid
             if index not in self.kept_old:  # what a removed statement added must disappear
                 for owner in self._owners(len(self.new_units), set(), unit):
                     line = self.new_units[owner][static.FIRST]
@@ -489,6 +492,8 @@ class StatementRerun:
             for target in kept:
                 self.batch.undo.append(saved_state(target))
                 patch_class(target, current)
+        elif type(previous) is FunctionType:  # defined without its decorators: never bind it
+            raise Fallback(f"{name} cannot take the new code in place")
         else:
             self.explain(f"{self.name}: {name} cannot take the new code in place; replaced")
             return False
