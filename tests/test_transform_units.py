@@ -398,12 +398,28 @@ def test_summary_flags_modules_that_may_bind_names_no_statement_shows(text):
     assert summarize(plain(text))["dynamic"] is True
 
 
+@pytest.mark.parametrize(
+    ("text", "splittable"),
+    [
+        ("def f(obj, k, v):\n    setattr(obj, k, v)\n    return vars(obj)\n", True),
+        ("setattr(object(), 'x', 1)\n", False),
+        ("def later():\n    globals().update(made=1)\n", False),
+        ("def later():\n    exec('made = 1')\n", False),
+    ],
+)
+def test_summary_says_whether_a_module_can_rerun_statement_by_statement(text, splittable):
+    """``setattr``/``vars`` inside a function never bind the module's names; import-time
+    code using them, or ``globals()``/``exec`` anywhere, may."""
+    assert summarize(plain(text))["splittable"] is splittable
+
+
 def test_summary_of_an_empty_module():
     assert summarize(plain("")) == {
         "refs": frozenset(),
         "functions": {},
         "global_stores": frozenset(),
         "dynamic": False,
+        "splittable": True,
         "imports": (),
         "suspect": False,
     }

@@ -16,6 +16,8 @@ _CO_NEWLOCALS = 0x2
 _COMPREHENSIONS = frozenset({"<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>"})
 #: Names whose use means a module may bind globals in ways no statement shows.
 _DYNAMIC_NAMES = frozenset({"globals", "vars", "locals", "exec", "setattr", "__dict__"})
+#: Names whose use, even inside a function, may bind a module's globals behind its statements.
+_UNSPLITTABLE_NAMES = frozenset({"globals", "exec", "eval"})
 #: Names whose use a static analysis cannot follow (``getattr(m, name)``, ``import_module``).
 _SUSPECT_NAMES = _DYNAMIC_NAMES | {"eval", "getattr", "__import__", "import_module", "open"}
 
@@ -119,6 +121,8 @@ def summarize(module_code: CodeType) -> dict:
     ``functions``: for each function, keyed by (name, first line), the ``global.attr`` chains
     its body reads, nested functions included. ``global_stores``: names functions bind with
     ``global``. ``dynamic``: the module may bind globals in ways no statement shows.
+    ``splittable``: it cannot: no import-time code, and no function, uses ``globals()``,
+    ``exec`` or ``eval`` (a statement-level rerun can tell what each statement binds).
     """
     refs: set[str] = set()
     functions: dict[tuple[str, int], tuple[tuple[str, ...], ...]] = {}
@@ -126,6 +130,7 @@ def summarize(module_code: CodeType) -> dict:
     imports: dict[tuple, None] = {}
     suspect: set[str] = set()
     dynamic = False
+    splittable = True
     scans: dict[CodeType, _Scan] = {}
 
     def chains_of(code: CodeType) -> set[tuple[str, ...]]:
@@ -143,6 +148,11 @@ def summarize(module_code: CodeType) -> dict:
         order.append((code, import_time))
         if not dynamic and any(name in _DYNAMIC_NAMES for name in code.co_names):
             dynamic = True
+        if splittable and (
+            (import_time and any(name in _DYNAMIC_NAMES for name in code.co_names))
+            or any(name in _UNSPLITTABLE_NAMES for name in code.co_names)
+        ):
+            splittable = False
         imports.update(dict.fromkeys(scan.imports))
         suspect.update(_SUSPECT_NAMES.intersection(code.co_names))
         if import_time:
@@ -161,6 +171,7 @@ def summarize(module_code: CodeType) -> dict:
         "functions": functions,
         "global_stores": frozenset(global_stores),
         "dynamic": dynamic,
+        "splittable": splittable,
         "imports": tuple(imports),
         "suspect": bool(suspect),
     }

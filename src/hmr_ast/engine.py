@@ -346,16 +346,24 @@ class Engine:
                     self.verbose(f"{reader}: reads {reason}, which changed")
                 pending.add(reader)
 
-    def _load(self, record: runtime.ModuleRecord) -> tuple:
-        """Read and instrument a module's current file: (code, meta, digest, source); an
-        error stands in for the code."""
+    def _load(self, record: runtime.ModuleRecord, whole: bool = False) -> tuple:
+        """Read a module's current file: ``(code, meta, digest, source, trees)``. An edit
+        to a few statements of a module that can rerun by statements parses only those
+        (``incremental``: code None, ``trees`` theirs); otherwise, or when ``whole``, the
+        file is instrumented as a whole. An error stands in for the code."""
         try:
             data = self._read_ahead.pop(record.name, None)
             if data is None:
                 data = _read_settled(record.path, record.source_hash != _EMPTY_HASH)
-            return (*load_instrumented(record.path, data), data)
+            if not whole and record.name != ENTRY and record.name not in self.failed:
+                from .incremental import quick_load
+
+                quick = quick_load(record.meta, record.path, data, source_hash(data))
+                if quick is not None:
+                    return quick
+            return (*load_instrumented(record.path, data), data, None)
         except (OSError, SyntaxError, ValueError) as error:
-            return (error, None, None, None)
+            return (error, None, None, None, None)
 
     def run_entry(self) -> set[str] | None:
         """Rerun the entry (on the main thread, outside the lock: it may never return)."""
@@ -493,22 +501,26 @@ class Engine:
             raise RerunFailed(f"{name} is not loaded")
         loaded = self._loaded.pop(name, None)
         if loaded is None:
-            if record.code is None or name in self.failed or name in self._from_disk:
+            if name in self.failed or name in self._from_disk:
                 loaded = self._load(record)
                 self._from_disk.discard(name)
             else:  # a dependency changed
-                loaded = (record.code, record.meta, record.source_hash, None)
-        code, meta, digest, source = loaded
+                loaded = (record.code, record.meta, record.source_hash, None, None)
+        code, meta, digest, source, trees = loaded
         if isinstance(code, BaseException):
             raise RerunFailed(str(code)) from code
-        batch = getattr(self, "_batch", None)
+        batch = self._batch
         if batch is not None and name != ENTRY and name not in self.failed:
             from .statements import Fallback
 
             try:
-                return self._rerun_statements(record, (code, meta, digest), source, batch)
+                return self._rerun_statements(record, (code, meta, digest), source, batch, trees)
             except Fallback as why:
                 self.verbose(f"{name}: the whole module reruns: {why}")
+        if code is None:  # only its edited statements were read: now all of it is needed
+            code, meta, digest, _source, _trees = self._load(record, whole=True)
+            if isinstance(code, BaseException):
+                raise RerunFailed(str(code)) from code
         with self.lock:
             undo = namespace_.begin(record, code, meta, digest)
         try:
@@ -527,7 +539,9 @@ class Engine:
                 self._update_graph(self._graph, record)
         return changed
 
-    def _rerun_statements(self, record, new: tuple, source: bytes | None, batch) -> set[str]:
+    def _rerun_statements(
+        self, record, new: tuple, source: bytes | None, batch, trees: dict | None = None
+    ) -> set[str]:
         """Rerun only the statements of ``record``'s module that must run (``statements``)."""
         from . import statements
 
@@ -551,7 +565,7 @@ class Engine:
             mark = len(batch.undo)
             try:
                 plan = statements.StatementRerun(
-                    record, new, source, batch, self._graph, edited, self.verbose
+                    record, new, source, batch, self._graph, edited, self.verbose, trees
                 )
                 result = plan.run()
             except statements.Fallback:

@@ -124,8 +124,10 @@ class StatementRerun:
         graph,
         edited: bool,
         explain: Callable[[str], None],
+        nodes: dict[int, ast.stmt] | None = None,
     ) -> None:
         self.record = record
+        self.nodes = nodes  # trees of some statements (``incremental``); the rest parsed apart
         self.name = record.name
         self.code, self.meta, self.digest = new
         self.source = source
@@ -137,8 +139,11 @@ class StatementRerun:
         if not old_facts or not new_facts:
             raise Fallback("no statement facts")
         for meta in (record.meta, self.meta):
-            if meta.get("dynamic"):
-                raise Fallback("its import-time code may use globals(), vars(), exec or setattr")
+            if not meta.get("splittable"):
+                raise Fallback(
+                    "its import-time code may use globals(), vars(), exec or setattr, or a "
+                    "function globals(), exec or eval"
+                )
             if meta.get("global_stores"):
                 names = ", ".join(sorted(meta["global_stores"]))
                 raise Fallback(f"a function rebinds its globals ({names})")
@@ -178,13 +183,25 @@ class StatementRerun:
         if touched and runtime.STAR in self.makers:
             raise Fallback("a star import binds names no statement shows")
 
-    @property
-    def tree(self) -> ast.Module:
-        if self._tree is None:
-            self._tree = ast.parse(self.source, self.record.path)
-            if len(self._tree.body) != len(self.new_units):
-                raise Fallback("its source does not match its statement facts")
-        return self._tree
+    def statement(self, index: int) -> ast.stmt:
+        """The tree of new statement ``index``: from the whole file, or (after an edit that
+        parsed only its region) from the statement's own lines."""
+        if self.nodes is None:
+            if self._tree is None:
+                self._tree = ast.parse(self.source, self.record.path)
+                if len(self._tree.body) != len(self.new_units):
+                    raise Fallback("its source does not match its statement facts")
+            return self._tree.body[index]
+        found = self.nodes.get(index)
+        if found is None:
+            unit = self.new_units[index]
+            lines = self.source.splitlines()[unit[static.FIRST] - 1 : unit[static.LAST]]
+            tree = ast.parse(b"\n".join(lines), self.record.path)
+            if len(tree.body) != 1:
+                raise Fallback(f"statements share line {unit[static.FIRST]}")
+            ast.increment_lineno(tree, unit[static.FIRST] - 1)
+            found = self.nodes[index] = tree.body[0]
+        return found
 
     def _old_unit_of(self, line: int) -> int | None:
         index = bisect.bisect_right(self._starts, line) - 1
@@ -225,7 +242,7 @@ class StatementRerun:
                 if code.co_name == name and code.co_filename == self.record.path:
                     candidates[index] = name  # no decorator wrapped it
             elif isinstance(value, type) and value.__name__ == name:
-                stmt = self.tree.body[index]
+                stmt = self.statement(index)
                 if not getattr(stmt, "decorator_list", ()) and can_patch_class(value, value):
                     candidates[index] = name
         return candidates
@@ -415,8 +432,15 @@ class StatementRerun:
                     )
             self.explain(f"{self.name}: line {unit[static.FIRST]} runs again: {reason}")
             function_patch = patch is not None and type(before.get(patch)) is FunctionType
+            before_pass, source = self._extra_pass()
             code = instrument_statement(
-                self.tree, index, self.record.path, function_patch, *self._extra_pass()
+                self.statement(index),
+                self.record.path,
+                futures=self.meta["static"].get("futures", ()),
+                first=index == 0,
+                strip_decorators=function_patch,
+                before=before_pass,
+                source=source,
             )
             written, self.record.written = self.record.written, set()
             try:
@@ -484,7 +508,7 @@ class StatementRerun:
     def _patch(self, name: str, previous, current, index: int, result: Result) -> bool:
         kept = [previous, *twins.get(previous, ())]
         if type(previous) is FunctionType and all(can_patch_function(k, current) for k in kept):
-            decorated = bool(getattr(self.tree.body[index], "decorator_list", ()))
+            decorated = bool(getattr(self.statement(index), "decorator_list", ()))
             for target in kept:
                 self.batch.undo.append(saved_state(target))
                 patch_function(target, current, keep_attributes=decorated)

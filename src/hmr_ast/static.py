@@ -75,15 +75,28 @@ def module_facts(tree: ast.Module, source: bytes | str) -> dict:
     if isinstance(source, str):
         source = source.encode()
     lines = source.splitlines()
-    units = tuple(_unit(stmt, future_annotations, lines) for stmt in tree.body)
     returns, class_attributes = _callables(tree.body)
     return {
-        "units": units,
+        "units": statement_facts(tree.body, future_annotations, lines),
         "all": _literal_all(tree.body),
         "aliases": _aliases(tree.body),
         "returns": returns,
         "class_attributes": class_attributes,
+        "lines": len(lines),
+        "futures": tuple(
+            alias.name
+            for stmt in tree.body
+            if isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__"
+            for alias in stmt.names
+        ),
     }
+
+
+def statement_facts(
+    statements: list[ast.stmt], postponed: bool, lines: list[bytes]
+) -> tuple[tuple, ...]:
+    """The units of some top-level statements (``lines``: the whole file's, for their text)."""
+    return tuple(_unit(stmt, postponed, lines) for stmt in statements)
 
 
 def postpones_annotations(tree: ast.Module) -> bool:

@@ -12,6 +12,7 @@ Imported only when the cache misses.
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Callable
 from types import CodeType
 
@@ -45,31 +46,33 @@ def instrument_source(
 
 
 def instrument_statement(
-    tree: ast.Module,
-    index: int,
+    stmt: ast.stmt,
     filename: str,
+    *,
+    futures: tuple[str, ...] = (),
+    first: bool = False,
     strip_decorators: bool = False,
     before: Callable[[ast.Module, bytes | str], None] | None = None,
     source: bytes | str = b"",
 ) -> CodeType:
-    """Code that runs top-level statement ``index`` of ``tree`` alone, instrumented as in the
-    whole module (a statement-level rerun). The ``__future__`` imports come first, so the
-    statement compiles under the module's flags; ``before`` (pytest's assertion rewriting)
-    applies as to the whole module. ``strip_decorators`` defines a function without
-    applying its decorators (its code is patched into the existing object)."""
-    body = tree.body
-    stmt = body[index]
+    """Code that runs one top-level statement alone, instrumented as in the whole module (a
+    statement-level rerun). The module's ``__future__`` imports come first, so the statement
+    compiles under its flags; ``first`` says whether it opens the module (a string there is
+    the docstring); ``before`` (pytest's assertion rewriting) applies as to the whole module.
+    ``strip_decorators`` defines a function without applying its decorators (its code is
+    patched into the existing object)."""
     if strip_decorators:
         stmt = ast.copy_location(type(stmt)(**{**vars(stmt), "decorator_list": []}), stmt)
     module = ast.Module(body=[stmt], type_ignores=[])
     if before is not None:
         before(module, source)  # may put imports of its own helpers first
-    visitor = _ImportTimeCode(postpones_annotations(tree))
+    visitor = _ImportTimeCode("annotations" in futures or sys.version_info >= (3, 14))
     statements = [visitor.visit(node) for node in module.body]
-    head: list[ast.stmt] = [
-        node for node in body if isinstance(node, ast.ImportFrom) and node.module == "__future__"
-    ]
-    if index > 0 and isinstance(statements[0], ast.Expr):
+    head: list[ast.stmt] = []
+    if futures:
+        names = [ast.alias(name=name) for name in futures]
+        head.append(ast.copy_location(ast.ImportFrom("__future__", names, 0), stmt))
+    if not first and isinstance(statements[0], ast.Expr):
         if isinstance(statements[0].value, ast.Constant):
             head.append(ast.copy_location(ast.Pass(), stmt))  # not the module's docstring
     module.body = [*head, *_mark_statements(statements)]
