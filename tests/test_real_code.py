@@ -126,3 +126,33 @@ def test_the_cache_pytest_writes_at_the_end_of_a_run_does_not_restart_it(tmp_pat
         hot.err.wait_for(reloaded(r"helper\.py", r"[\w, ]+", r".*"))
         reloads = [line for line in everything(hot.err) if line.startswith("[hmr-ast] reloaded")]
         assert len(reloads) == 1 and "pytest_cache" not in reloads[0], reloads
+
+
+HYPOTHESIS_TESTS = """\
+from hypothesis import given, settings, strategies as st
+
+import helper
+
+
+@settings(max_examples=5, database=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=3))
+def test_text_round_trips(text):
+    assert text.encode().decode() == text
+    assert helper.VALUE == 1
+"""
+
+
+def test_a_suite_whose_hypothesis_writes_its_cache_mid_run_is_not_restarted(tmp_path):
+    """hypothesis writes ``.hypothesis/unicode_data/...json.gz`` the first time a test draws
+    from a codec; under ``hmr-ast run -m pytest`` that write once restarted the run in the
+    middle (attrs: 168 tests run of 1386, then a restart loop). Only the edit reloads."""
+    make_project(tmp_path, {"test_hypothesis.py": HYPOTHESIS_TESTS, "helper.py": "VALUE = 1\n"})
+    options = ("-m", "pytest", "-q", "-p", "no:cacheprovider")  # the cache: the test above
+    with HotProcess.run(tmp_path, *options, options=("-v",)) as hot:
+        assert hot.err.wait_for(r"__main__ exited \((\d+)\)")[1] == "0"
+        assert summary(everything(hot.out)) == "1 passed"
+        assert list((tmp_path / ".hypothesis" / "unicode_data").rglob("*.json.gz"))
+        write(tmp_path / "helper.py", "VALUE = 2\n")
+        hot.err.wait_for(reloaded(r"helper\.py", r"[\w, ]+", r".*"))
+        reloads = [line for line in everything(hot.err) if line.startswith("[hmr-ast] reloaded")]
+        assert len(reloads) == 1 and ".hypothesis" not in reloads[0], reloads
