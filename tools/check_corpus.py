@@ -821,7 +821,7 @@ def main() -> int:
     parser.add_argument(
         "--tutorial",
         type=int,
-        default=60,
+        default=100,
         metavar="N",
         help="also serve N of FastAPI's tutorial apps under hmr-ast uvicorn, edit each (0: none)",
     )
