@@ -121,7 +121,9 @@ def test_runtime_graph_records_what_really_ran_and_agrees_with_the_static_one(tm
 
 def test_impact_gives_the_rerun_order_deepest_first_with_reasons(tmp_path):
     make_project(tmp_path, CHAIN)
-    assert impact(tmp_path, "c.py") == {
+    document = impact(tmp_path, "c.py")
+    del document["statements"]  # the statement-level test below reads them
+    assert document == {
         "order": ["c", "a", "__main__"],
         "reasons": {
             "c": ["edited"],
@@ -135,9 +137,45 @@ def test_impact_gives_the_rerun_order_deepest_first_with_reasons(tmp_path):
     assert text.splitlines() == [
         "an edit to b.py reruns, in this order:",
         "  b         edited",
+        "      b.py: every statement (edited; no earlier run to compare with)",
         "  a         reads b:BASE",
+        "      a.py:1 from b import BASE: reads b:BASE, which may change",
+        "      a.py:4 TOTAL = BASE + c.EXTRA: reads a:BASE, which may change",
         "  __main__  reads a:TOTAL; reads helpers:describe, which reads b:OTHER",
+        "      app.py: every statement (the entry runs whole, as python runs it)",
     ]
+
+
+SERVICE = {
+    "app.py": "import service\n",
+    "service.py": (
+        "def load():\n    return {'name': 'model'}\n\n\n"
+        "MODEL = load()\nprint('ready')\n\n\n"
+        "def answer():\n    return 1\n\n\n"
+        "ANSWER = answer()\n"
+    ),
+}
+
+
+def test_impact_names_each_statement_that_reruns_and_the_calls_that_do_not(tmp_path):
+    """After a run, an edit to one function: its def and what calls it rerun; the model
+    load beside it does not, and impact says so with file and line, as the engine does."""
+    make_project(tmp_path, SERVICE)
+    hmr_ast(tmp_path, "graph", "app.py", "--runtime", "-o", "runtime.json")  # one real run
+    write(tmp_path / "service.py", SERVICE["service.py"].replace("return 1", "return 2"))
+    text = hmr_ast(tmp_path, "impact", "app.py", "service.py").stdout
+    assert text.splitlines() == [
+        "an edit to service.py reruns, in this order:",
+        "  service  edited",
+        "      service.py:5 MODEL = load(): not rerun, reads nothing that changed",
+        "      service.py:6 print('ready'): not rerun, reads nothing that changed",
+        "      service.py:9 def answer():: edited",
+        "      service.py:13 ANSWER = answer(): reads service:answer, which may change",
+    ]
+    with HotProcess.run(tmp_path, "app.py", options=("-v",)) as hot:
+        hot.out.wait_for("^ready$")
+        write(tmp_path / "service.py", SERVICE["service.py"].replace("return 1", "return 3"))
+        hot.err.wait_for(r"service: ran 2 of 5 statements \(lines 9, 13\)$")
 
 
 def test_impact_narrows_to_the_names_the_edit_changed_since_the_last_run(tmp_path):

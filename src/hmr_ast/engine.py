@@ -155,7 +155,7 @@ class Engine:
             value = namespace.get(name, _MISSING)
             if value is not _MISSING and is_behaviour(value):
                 graph.set_name(node(own, name), value_reads(value))
-            else:
+            elif node(own, name) in graph.reads:  # plain data reads nothing: a node only if read
                 graph.set_name(node(own, name), ())
 
     def warm_up(self) -> None:

@@ -9,6 +9,7 @@ import os
 import sys
 
 from .cache import write_atomically
+from .errors import display_path
 from .export import GraphData, from_graph, to_dot, to_json, to_mermaid
 
 _FORMATS = {"json": to_json, "dot": to_dot, "mermaid": to_mermaid}
@@ -134,14 +135,27 @@ def impact_main(argv: list[str]) -> int:
     prediction = analysis.predict(edited)
     notes += analysis.notes()
     if options.json:
-        document = {"order": prediction.order, "reasons": prediction.reasons, "notes": notes}
+        document = {
+            "order": prediction.order,
+            "reasons": prediction.reasons,
+            "statements": {
+                name: [vars(statement) for statement in statements]
+                for name, statements in prediction.statements.items()
+            },
+            "notes": notes,
+        }
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
         return 0
     if prediction.order:
+        from .impact_statements import describe
+
         width = max(len(name) for name in prediction.order)
         print(f"an edit to {', '.join(paths)} reruns, in this order:")
         for name in prediction.order:
             print(f"  {name:<{width}}  {'; '.join(prediction.reasons[name])}")
+            where = display_path(analysis.project.modules[name].path)
+            for line in describe(prediction.statements.get(name, []), where):
+                print(f"      {line}")
     else:
         print("nothing reruns")
     for note in notes:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.machinery import PathFinder
 from importlib.util import source_hash
 
@@ -623,7 +623,12 @@ class Analysis:
                 queue.append(reader)
         order = sorted(reasons, key=lambda m: (m == ENTRY, self.graph.rank(m), m))
         reasons = {name: sorted(why) for name, why in reasons.items()}
-        return Prediction(order, reasons, changed)
+        from .impact_statements import plan
+
+        statements = {
+            name: plan(self, self.project.modules[name], changed, name in edits) for name in order
+        }
+        return Prediction(order, reasons, changed, statements)
 
     def _via(self, reader: str, target: str) -> str:
         """The name ``reader`` reads that leads to ``target`` (itself, or a function that
@@ -681,6 +686,8 @@ class Prediction:
     order: list[str]
     reasons: dict[str, list[str]]
     changed: set[str]
+    #: module -> its statements (``impact_statements.Statement``), with what runs and why
+    statements: dict = field(default_factory=dict)
 
 
 _BUILTIN_BASES = frozenset(

@@ -180,7 +180,9 @@ class StatementRerun:
             for name in unit[static.BINDS]:
                 if len(self.makers.get(name, ())) > 1 or old_makers.get(name, 0) > 1:
                     raise Fallback(f"{name} is bound by more than one statement")
-        if touched and runtime.STAR in self.makers:
+        if touched and (
+            runtime.STAR in self.makers or any(runtime.STAR in u[static.BINDS] for u in touched)
+        ):
             raise Fallback("a star import binds names no statement shows")
 
     def statement(self, index: int) -> ast.stmt:
