@@ -7,26 +7,17 @@ Each sample computes ``OBSERVED`` from itself; the instrumented module must comp
 
 from __future__ import annotations
 
-import builtins
 import sys
 import textwrap
 
 import pytest
 
-from hmr_ast import runtime
 from hmr_ast.transform import instrument_source
+from test_transform_units import helpers  # noqa: F401 - the runtime helpers, fresh records
 
-pytestmark = pytest.mark.core
+pytestmark = [pytest.mark.core, pytest.mark.usefixtures("helpers")]
 
 FILENAME = "subject.py"
-
-
-@pytest.fixture
-def helpers(monkeypatch):
-    monkeypatch.setattr(runtime, "records", {})
-    monkeypatch.setattr(runtime, "_by_namespace", {})
-    for name, helper in runtime.helpers().items():
-        monkeypatch.setattr(builtins, name, helper, raising=False)
 
 
 def observed(code) -> object:
@@ -151,13 +142,13 @@ OBSERVED = (Alias.__value__, Alias.__name__)
 
 
 @pytest.mark.parametrize("name", SAMPLES)
-def test_instrumented_module_observes_what_plain_python_observes(helpers, name):
+def test_instrumented_module_observes_what_plain_python_observes(name):
     text = textwrap.dedent(SAMPLES[name]).lstrip("\n")
     plain = observed(compile(text, FILENAME, "exec", dont_inherit=True))
     assert observed(instrument_source(text, FILENAME)[0]) == plain
 
 
-def test_postponed_annotations_hold_no_instrumented_text(helpers):
+def test_postponed_annotations_hold_no_instrumented_text():
     """The strings are the user's own text, with nothing of hmr-ast's helpers in them."""
     text = textwrap.dedent(POSTPONED_CLASS).lstrip("\n")
     annotations = observed(instrument_source(text, FILENAME)[0])

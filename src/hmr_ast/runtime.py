@@ -77,31 +77,25 @@ class ModuleRecord:
         self.data_lines = {}
         self.attr_lines = {}
 
+    #: What a failed rerun puts back as it was.
+    _SAVED = (
+        "reads",
+        "imports",
+        "written",
+        "data_files",
+        "data_lines",
+        "attr_lines",
+        "meta",
+        "source_hash",
+        "code",
+    )
+
     def snapshot(self) -> tuple:
-        return (
-            self.reads,
-            self.imports,
-            self.written,
-            self.data_files,
-            self.data_lines,
-            self.attr_lines,
-            self.meta,
-            self.source_hash,
-            self.code,
-        )
+        return tuple(getattr(self, field) for field in self._SAVED)
 
     def restore(self, state: tuple) -> None:
-        (
-            self.reads,
-            self.imports,
-            self.written,
-            self.data_files,
-            self.data_lines,
-            self.attr_lines,
-            self.meta,
-            self.source_hash,
-            self.code,
-        ) = state
+        for field, value in zip(self._SAVED, state):
+            setattr(self, field, value)
 
 
 records: dict[str, ModuleRecord] = {}
