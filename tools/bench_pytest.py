@@ -1,4 +1,7 @@
-"""Tests in watch mode (issue 6): time from saving a file to the affected test's result line.
+"""Tests in watch mode: time from saving a file to the affected tests' results.
+
+Two benchmarks. The default (issue 6) is a synthetic suite, described below. ``--real``
+(issue 12) runs real libraries' own suites, described at ``REAL_SECTION``.
 
 A suite of 200 tests in 10 files; conftest imports a module that sleeps 2 s (a model load).
 Each round rewrites ``helpers.target``, which one test uses, and waits for that test's
@@ -8,6 +11,7 @@ into this environment). Prints a markdown table and writes it to the "Tests in w
 (issue 6)" section of BENCHMARKS.md.
 
     python tools/bench_pytest.py [--rounds 10] [--no-write]
+    python tools/bench_pytest.py --real [--rounds 3] [--no-write] [--only NAME]
 """
 
 from __future__ import annotations
@@ -16,11 +20,14 @@ import argparse
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,7 +126,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--real", action="store_true", help="real libraries' suites (issue 12)")
+    parser.add_argument("--only", nargs="*", default=None, help="with --real: these libraries")
     options = parser.parse_args()
+    if options.real:
+        real_main(options.rounds if options.rounds != 10 else 3, options.only, options.no_write)
+        return
     results = {}
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder) / "hot"
@@ -172,10 +184,362 @@ def main() -> None:
         update_section(ROOT / "BENCHMARKS.md", table)
 
 
-def update_section(path: Path, text: str) -> None:
+# --- --real (issue 12): real libraries' own suites -------------------------------------------
+
+REAL_SECTION = "## Tests in watch mode on real suites (issue 12)"
+CACHE = ROOT / ".cache" / "bench_pytest"
+PYTEST_SPEC = "pytest>=8.0"  # the newest release, as a new user gets it
+RESULT_LINE = re.compile(r"^(\S.*?::\S.*?) (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)(?: |$)", re.M)
+ROUND_END = r"^=+ .* in [\d.]+s"
+QUIET_END = r"^=*\s*(\d+ \w+|no tests ran).* in [\d.]+s"  # -q: no = around it
+
+
+@dataclass(frozen=True)
+class Library:
+    name: str  # on the package index
+    version: str
+    test_deps: tuple[str, ...]
+    pytest_args: tuple[str, ...]
+    edit_file: str  # in the unpacked sdist
+    edit_old: str  # a line of one source function...
+    edit_new: str  # ...and what the edit makes of it (some tests then fail)
+    function: str  # for the report
+
+
+LIBRARIES = (
+    Library(
+        "marshmallow",
+        "4.4.0",
+        ("simplejson",),
+        ("tests",),
+        "src/marshmallow/validate.py",
+        "        if self.min is not None and length < self.min:",
+        "        if self.min is not None and length <= self.min:",
+        "`validate.Length.__call__`",
+    ),
+    Library(
+        "tomlkit",
+        "0.15.2",
+        (),
+        ("tests",),
+        "tomlkit/_utils.py",
+        '    return "".join(f"\\\\u{ord(c):04x}" for c in seq)',
+        '    return "".join(f"\\\\u{ord(c):04X}" for c in seq)',
+        "`_utils._unicode_escape` (called by `escape_string`)",
+    ),
+)
+
+
+def _step(command: list[str], log: Path) -> None:
+    result = subprocess.run(command, capture_output=True, text=True)
+    with log.open("a") as file:
+        file.write(f"$ {' '.join(command)}\n{result.stdout}{result.stderr}\n")
+    if result.returncode != 0:
+        sys.exit(f"bench_pytest: failed: {' '.join(command)}\n{result.stdout}{result.stderr}")
+
+
+def prepare(library: Library) -> tuple[Path, Path]:
+    """(pristine unpacked sdist, venv python): downloaded, unpacked and installed once."""
+    home = CACHE / f"{library.name}-{library.version}"
+    home.mkdir(parents=True, exist_ok=True)
+    log = home / "install.log"
+    pristine = home / "pristine"
+    if not (pristine / ".unpacked").exists():
+        sdists = CACHE / "sdists"
+        sdists.mkdir(parents=True, exist_ok=True)
+        spec = f"{library.name}=={library.version}"
+        _step(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                spec,
+                "-d",
+                str(sdists),
+            ],
+            log,
+        )
+        archive = next(
+            p
+            for p in sdists.iterdir()
+            if p.name.lower().startswith(f"{library.name.lower()}-{library.version}")
+        )
+        unpack = home / "unpack"
+        shutil.rmtree(unpack, ignore_errors=True)
+        shutil.rmtree(pristine, ignore_errors=True)
+        with tarfile.open(archive) as tar:
+            tar.extractall(unpack, filter="data")
+        (top,) = unpack.iterdir()
+        top.rename(pristine)
+        unpack.rmdir()
+        (pristine / ".unpacked").write_text(archive.name)
+    tree = home / "tree"  # the working copy the runs edit; installed editable
+    venv = home / "venv"
+    python = venv / "bin" / "python"
+    wanted = "\n".join([PYTEST_SPEC, "pytest-testmon", *library.test_deps, str(ROOT)])
+    marker = venv / ".installed"
+    if not (marker.exists() and marker.read_text() == wanted):
+        shutil.rmtree(venv, ignore_errors=True)
+        shutil.rmtree(tree, ignore_errors=True)
+        shutil.copytree(pristine, tree)
+        _step([sys.executable, "-m", "venv", str(venv)], log)
+        pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+        _step([*pip, PYTEST_SPEC, "pytest-testmon", *library.test_deps], log)
+        _step([*pip, "-e", str(ROOT)], log)
+        _step([*pip, "-e", str(tree)], log)
+        marker.write_text(wanted)
+    return tree, python
+
+
+def _reset_tree(library: Library, tree: Path) -> None:
+    """The working copy back to the sdist's text, testmon's data and caches gone."""
+    pristine = tree.parent / "pristine"
+    source = (pristine / library.edit_file).read_text()
+    (tree / library.edit_file).write_text(source)
+    for leftover in (".testmondata", ".testmondata-shm", ".testmondata-wal"):
+        (tree / leftover).unlink(missing_ok=True)
+
+
+def _env() -> dict[str, str]:
+    env = clean_env()  # without PYTHONDONTWRITEBYTECODE: a project's usual warm start
+    env.pop("PYTEST_ADDOPTS", None)
+    return env
+
+
+def _outcomes(text: str) -> dict[str, str]:
+    return {m.group(1): m.group(2) for m in RESULT_LINE.finditer(text)}
+
+
+def fresh_run(python: Path, tree: Path, library: Library, *extra: str) -> tuple[float, str]:
+    """A plain ``pytest -v`` process: (seconds from start to its summary line, its output)."""
+    command = [
+        str(python),
+        "-m",
+        "pytest",
+        "-v",
+        "-p",
+        "no:cacheprovider",
+        *extra,
+        *library.pytest_args,
+    ]
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command,
+        cwd=tree,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    stream = Stream(process.stdout)
+    stream.wait_for(ROUND_END, timeout=600)
+    seconds = time.perf_counter() - started
+    process.wait(timeout=120)
+    return seconds, "\n".join(stream.seen)
+
+
+def testmon_run(python: Path, tree: Path, library: Library) -> tuple[float, int]:
+    """``pytest --testmon``: (seconds to its summary line, tests it ran)."""
+    command = [str(python), "-m", "pytest", "-q", "--testmon", *library.pytest_args]
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command,
+        cwd=tree,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    stream = Stream(process.stdout)
+    line = stream.wait_for(QUIET_END, timeout=600).string
+    seconds = time.perf_counter() - started
+    process.wait(timeout=120)
+    ran = sum(
+        int(n)
+        for n, what in re.findall(r"(\d+) (\w+)", line)
+        if what in ("passed", "failed", "error", "errors", "skipped", "xfailed", "xpassed")
+    )
+    return seconds, ran
+
+
+def bench_library(library: Library, rounds: int) -> dict:
+    tree, python = prepare(library)
+    _reset_tree(library, tree)
+    edited = tree / library.edit_file
+    original = edited.read_text()
+    assert original.count(library.edit_old) == 1, f"{library.edit_file}: edit line not found"
+    fresh_run(python, tree, library)  # warm caches: both sides start warm
+    plain_first, hot_first = [], []
+    for _ in range(rounds):
+        plain_first.append(fresh_run(python, tree, library)[0])
+        command = [
+            str(python),
+            "-m",
+            "hmr_ast",
+            "pytest",
+            "-v",
+            "-p",
+            "no:cacheprovider",
+            *library.pytest_args,
+        ]
+        started = time.perf_counter()
+        with HotProcess(command, tree, env=_env()) as hot:
+            hot.out.wait_for(ROUND_END, timeout=600)
+            hot_first.append(time.perf_counter() - started)
+    # the watch: edit the function, then put it back; each time compare with a fresh run
+    edits = []
+    command = [
+        str(python),
+        "-m",
+        "hmr_ast",
+        "pytest",
+        "-v",
+        "-p",
+        "no:cacheprovider",
+        *library.pytest_args,
+    ]
+    with HotProcess(command, tree, env=_env()) as hot:
+        hot.out.wait_for(ROUND_END, timeout=600)
+        results = _outcomes("\n".join(hot.out.seen))
+        total = len(results)
+        hot.err.wait_for(r"watching", timeout=120)
+        for step, text in (
+            ("edit", original.replace(library.edit_old, library.edit_new)),
+            ("revert", original),
+        ):
+            seen = len(hot.out.seen)
+            started = time.perf_counter()
+            write(edited, text)
+            hot.out.wait_for(ROUND_END, timeout=600)
+            latency = time.perf_counter() - started
+            round_out = "\n".join(hot.out.seen[seen:])
+            reran = _outcomes(round_out)
+            results.update(reran)
+            told = hot.err.wait_for(r"tests affected", timeout=600).string
+            fresh_seconds, fresh_out = fresh_run(python, tree, library)
+            fresh = _outcomes(fresh_out)
+            # a parametrized id may hold the time of collection: compare the ids both have
+            both = set(fresh) & set(results)
+            differ = sorted(n for n in both if fresh[n] != results[n])
+            failed_now = sum(1 for v in fresh.values() if v in ("FAILED", "ERROR"))
+            edits.append(
+                {
+                    "step": step,
+                    "latency": latency,
+                    "reran": len(reran),
+                    "told": told,
+                    "fresh_seconds": fresh_seconds,
+                    "differ": differ,
+                    "failed": failed_now,
+                    "compared": len(both),
+                }
+            )
+    # pytest-testmon: its own first run records what each test executes, then the same edits
+    _reset_tree(library, tree)
+    testmon_run(python, tree, library)
+    testmon = []
+    for text in (original.replace(library.edit_old, library.edit_new), original):
+        write(edited, text)
+        testmon.append(testmon_run(python, tree, library))
+    _reset_tree(library, tree)
+    return {
+        "library": library,
+        "total": total,
+        "plain_first": plain_first,
+        "hot_first": hot_first,
+        "edits": edits,
+        "testmon": testmon,
+    }
+
+
+def real_main(rounds: int, only: list[str] | None, no_write: bool) -> None:
+    chosen = [lib for lib in LIBRARIES if not only or lib.name in only]
+    reports = []
+    for library in chosen:
+        print(f"== {library.name} {library.version}", file=sys.stderr)
+        reports.append(bench_library(library, rounds))
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    pytest_version = subprocess.run(
+        [
+            str(CACHE / f"{chosen[0].name}-{chosen[0].version}" / "venv" / "bin" / "python"),
+            "-c",
+            "import pytest; print(pytest.__version__)",
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    lines = [
+        REAL_SECTION,
+        "",
+        f"From `python tools/bench_pytest.py --real --rounds {rounds}`: hmr-ast at `{commit}`, "
+        f"pytest {pytest_version}, Python {platform.python_version()}, {os.cpu_count()} CPUs, "
+        f"load average {load}. Each library's source distribution is fetched with "
+        "`pip download --no-deps --no-binary :all: NAME==VERSION` into `.cache/bench_pytest/` "
+        "and installed editable with its test dependencies, hmr-ast and pytest-testmon.",
+        "",
+        "First run: time from start to pytest's summary line, median of "
+        f"{rounds}; `hmr-ast pytest` against plain `pytest` (target <= 1.15x).",
+        "",
+        "| library | tests | plain `pytest` s | `hmr-ast pytest` s | ratio |",
+        "|---|---|---|---|---|",
+    ]
+    for r in reports:
+        plain, hot = statistics.median(r["plain_first"]), statistics.median(r["hot_first"])
+        lib = r["library"]
+        lines.append(
+            f"| {lib.name} {lib.version} | {r['total']} | {plain:.2f} | {hot:.2f} "
+            f"| {hot / plain:.2f}x |"
+        )
+    lines += [
+        "",
+        "One source function edited so that some tests fail, then put back. For each save: "
+        "the time from the write to the round's summary line and the tests run, for "
+        "`hmr-ast pytest` (warm), `pytest --testmon` (a new process; it reruns the tests that "
+        'executed the changed file\'s code) and a full `pytest` run. "same as fresh": after '
+        "each save, every test's latest result in the `hmr-ast pytest` session equals a fresh "
+        "full `pytest` run's (a test whose parametrized id holds the time of "
+        "collection is in no two runs, and left out).",
+        "",
+        "| library | function | save | hmr-ast s | hmr-ast tests | testmon s | testmon tests "
+        "| full run s | full run tests | failing | same as fresh |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in reports:
+        lib = r["library"]
+        for edit, (tm_seconds, tm_ran) in zip(r["edits"], r["testmon"]):
+            verdict = "yes" if not edit["differ"] else "NO"
+            same = f"{verdict} ({len(edit['differ'])} of {edit['compared']} differ)"
+            lines.append(
+                f"| {lib.name} | {lib.function} | {edit['step']} | {edit['latency']:.2f} "
+                f"| {edit['reran']} | {tm_seconds:.2f} | {tm_ran} | {edit['fresh_seconds']:.2f} "
+                f"| {r['total']} | {edit['failed']} | {same} |"
+            )
+    lines.append("")
+    table = "\n".join(lines)
+    print(table)
+    for r in reports:
+        for edit in r["edits"]:
+            if edit["differ"]:
+                print(
+                    f"{r['library'].name} {edit['step']}: differ: {edit['differ'][:20]}",
+                    file=sys.stderr,
+                )
+    if not no_write:
+        update_section(ROOT / "BENCHMARKS.md", table, REAL_SECTION)
+
+
+def update_section(path: Path, text: str, section: str = SECTION) -> None:
     """Replace (or add) our section only; the rest of the file belongs to others."""
     current = path.read_text() if path.exists() else ""
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+    pattern = re.compile(rf"^{re.escape(section)}\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(current):
         updated = pattern.sub(lambda _: text + "\n", current, count=1)
     else:
