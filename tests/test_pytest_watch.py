@@ -61,6 +61,32 @@ def test_an_edit_reruns_only_the_tests_that_read_what_changed(tmp_path: Path) ->
         assert not any("BUILD DB" in line for line in hot.out.seen[first_run:])  # db lived on
 
 
+def test_an_edit_to_a_from_imported_function_reruns_the_tests_that_call_it(
+    tmp_path: Path,
+) -> None:
+    make_project(
+        tmp_path,
+        {
+            "lib.py": "def f():\n    return 1\n\n\ndef g():\n    return 2\n",
+            "test_lib.py": (
+                "from lib import f, g as renamed\n\n\n"
+                "def test_f():\n    assert f() == 1\n\n\n"
+                "def test_g():\n    assert renamed() == 2\n"
+            ),
+        },
+    )
+    with hot_pytest(tmp_path) as hot:
+        hot.out.wait_for(r"^=+ 2 passed")
+        hot.err.wait_for(r"watching")
+        write(tmp_path / "lib.py", "def f():\n    return 5\n\n\ndef g():\n    return 2\n")
+        hot.out.wait_for(r"test_lib.py::test_f FAILED")
+        hot.out.wait_for(r"^=+ 1 failed in")
+        hot.out.wait_for(r"^hmr-ast: 1 unaffected tests not rerun")
+        write(tmp_path / "lib.py", "def f():\n    return 5\n\n\ndef g():\n    return 3\n")
+        hot.out.wait_for(r"test_lib.py::test_g FAILED")  # imported under another name
+        hot.out.wait_for(r"^=+ 1 failed in")
+
+
 def test_a_failing_assert_shows_pytests_diff(tmp_path: Path) -> None:
     make_project(
         tmp_path,

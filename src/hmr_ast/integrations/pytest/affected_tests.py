@@ -9,6 +9,7 @@ name node to what that function reads, so a change reaches a test through any ch
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from types import FunctionType
 
@@ -64,7 +65,41 @@ def test_reads(item) -> set[str]:
     code_reads(getattr(item, "function", None), into)
     for definition in fixture_definitions(item):
         code_reads(definition.func, into, defined_as=False)
-    return into
+    return with_origins(into)
+
+
+_MISSING = object()
+
+
+def with_origins(nodes: set[str]) -> set[str]:
+    """``nodes`` and, for each name a module got by ``from m import name`` (aliases too), the
+    node it came from, transitively. The graph links such a name to its origin only when
+    import-time code reads it, and test functions are not import-time code: without this a
+    test calling ``f`` after ``from lib import f`` would not see an edit to ``lib.f``."""
+    found = set(nodes)
+    stack = list(nodes)
+    while stack:
+        module, _, name = stack.pop().rpartition(":")
+        record = runtime.records.get(module)
+        namespace = record.namespace if record is not None else None
+        if namespace is None:
+            continue
+        value = namespace.get(name, _MISSING)
+        if value is _MISSING:
+            continue
+        for source_name, read in list(record.reads):
+            if source_name == module or read in (runtime.STAR, runtime.GETATTR):
+                continue
+            source = sys.modules.get(source_name)
+            if read != name and (
+                source is None or source.__dict__.get(read, _MISSING) is not value
+            ):
+                continue
+            origin = node(source_name, read)
+            if origin not in found:
+                found.add(origin)
+                stack.append(origin)
+    return found
 
 
 def fixture_definitions(item) -> list:
