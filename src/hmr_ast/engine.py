@@ -480,15 +480,32 @@ class Engine:
         self.failed.pop(name, None)
         self.missing.discard(name)
         result = self._statements_result
+        patched: set[str] = set()
+        if result is not None:
+            # Names here that hold a function or class patched in this batch (``from m
+            # import f``) changed in place too: who calls them through this module reruns.
+            patched = result.patched | self._patched_aliases(record, result.patched)
+            changed = changed | patched
+        if patched:
+            outcome.patched[name] = outcome.patched.get(name, set()) | patched
+        if changed:
+            outcome.changed[name] = outcome.changed.get(name, set()) | changed
         if result is not None and not result.did_something:
             self.verbose(f"{name}: no statement reads what changed; nothing ran")
-            return set()
+            return changed
         outcome.reran.append(name)
-        outcome.changed[name] = outcome.changed.get(name, set()) | changed
-        if result is not None and result.patched:
-            outcome.patched[name] = outcome.patched.get(name, set()) | result.patched
         self.verbose(f"{name}: reran; changed names: {', '.join(sorted(changed)) or 'none'}")
         return changed
+
+    def _patched_aliases(self, record: runtime.ModuleRecord, own: set[str]) -> set[str]:
+        batch = self._batch
+        if batch is None or not batch.patched_objects or record.namespace is None:
+            return set()
+        return {
+            key
+            for key, value in list(record.namespace.items())
+            if id(value) in batch.patched_objects and key not in own
+        }
 
     def rerun(self, name: str) -> set[str]:
         """Execute ``name``'s current source in its module (only the statements that must

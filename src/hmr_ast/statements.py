@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import sys
 from collections.abc import Callable, Iterable
 from difflib import SequenceMatcher
 from types import FunctionType, ModuleType
@@ -450,6 +451,8 @@ class StatementRerun:
             finally:
                 bound, self.record.written = self.record.written, written | self.record.written
             self._forget_unbound(index, bound, before, own)
+            if runtime.STAR in unit[static.BINDS]:
+                self._forget_unexported(recorded[index], before, own)
             ran.add(index)
             result.executed.append(unit[static.FIRST])
             for name in unit[static.BINDS]:
@@ -479,6 +482,29 @@ class StatementRerun:
                 and self.namespace[name] is before.get(name, _MISSING)
                 and name not in PROTECTED
                 and not isinstance(self.namespace[name], ModuleType)  # a submodule attribute
+            ):
+                del self.namespace[name]
+                own.add(name)
+
+    def _forget_unexported(self, recorded: set, before: dict, own: set[str]) -> None:
+        """``from m import *`` ran again: a name it bound before that ``m`` no longer
+        exports (and that no statement here binds) is gone, as in a fresh run."""
+        sources = [sys.modules.get(m) for m, name in recorded if name == runtime.STAR]
+        sources = [source for source in sources if source is not None]
+        exported = {name for source in sources for name in runtime.public_names(source)}
+        for name, value in list(self.namespace.items()):
+            if (
+                name in exported
+                or name in self.makers
+                or name in PROTECTED
+                or name not in before
+                or sys.modules.get(f"{self.name}.{name}") is value  # set by the import system
+            ):
+                continue
+            if any(
+                vars(source).get(name, _MISSING) is value
+                or node(source.__name__, name) in self.batch.changed
+                for source in sources
             ):
                 del self.namespace[name]
                 own.add(name)
