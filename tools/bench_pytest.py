@@ -227,6 +227,16 @@ LIBRARIES = (
         '    return "".join(f"\\\\u{ord(c):04X}" for c in seq)',
         "`_utils._unicode_escape` (called by `escape_string`)",
     ),
+    Library(
+        "attrs",
+        "26.1.0",
+        ("hypothesis", "pympler", "cloudpickle"),
+        ("tests",),
+        "src/attr/converters.py",
+        '    if val in (True, "true", "t", "yes", "y", "on", "1", 1):',
+        '    if val in (True, "true", "t", "y", "on", "1", 1):',
+        "`converters.to_bool`",
+    ),
 )
 
 
