@@ -574,17 +574,18 @@ def section(results: list[Result], rounds: int, env_note: str, command: str, com
         f"alternately, medians. {env_note}\n\n"
         "Each project's pinned source distribution, installed editable in its own virtualenv "
         "with its test dependencies; its own suite run as `python -m pytest` and as "
-        "`hmr-ast run -v -m pytest` in the unpacked tree. Times are wall clock from spawn to "
-        "the end of the run (hmr-ast: to its `__main__ exited` line; it keeps watching after). "
-        "Then 10 s with no edit: any reload or restart hmr-ast reports counts. Targets: the "
-        "same outcome counts, <= 1.10x, no reload.\n\n"
+        "`hmr-ast run -v -m pytest` in the unpacked tree (hmr-ast from an export of the commit "
+        "named, first on PYTHONPATH). Times are wall clock from spawn to pytest's summary line "
+        "(hmr-ast keeps watching after the run; its `__main__ exited` line ends it). Then 10 s "
+        "with no edit: any reload or restart hmr-ast reports counts. Targets: the same outcome "
+        "counts, <= 1.10x, no reload.\n\n"
         f"{table(results)}\n\nWhat the projects cover:\n\n{projects}\n\n"
         + (f"What hmr-ast printed besides the suite's own output:\n\n{details(results)}\n" or "")
     )
 
 
 #: Hand-written subsections of our section that a new run keeps (they say what the runs found).
-KEPT = ("### Differences found", "### First runs")
+KEPT = ("### Notes (hand-written", "### Differences found", "### First runs")
 
 
 def write_section(text: str) -> None:
