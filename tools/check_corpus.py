@@ -5,8 +5,9 @@
     python tools/check_corpus.py --rounds 3 --write # medians of 3, into BENCHMARKS.md
     python tools/check_corpus.py --only click attrs --tutorial 0   # some of them
 
-Not run in CI: it needs the package index and takes ~15 minutes. Each project is fetched as
-its pinned source distribution (``pip download --no-deps --no-binary :all: NAME==VERSION``),
+Not run in CI: it needs the package index and takes ~15 minutes a round (the first round
+also installs). Each project is fetched as its pinned source distribution
+(``pip download --no-deps --no-binary :all: NAME==VERSION``),
 unpacked and installed editable, with its test dependencies, this checkout of hmr-ast
 (editable) and pytest 9.0, into its own virtualenv under ``.cache/corpus/`` (git ignores it).
 The tree is the project's working folder, as a developer of that project has it, so hmr-ast
@@ -580,7 +581,11 @@ def section(results: list[Result], rounds: int, env_note: str, command: str, com
         "with no edit: any reload or restart hmr-ast reports counts. Targets: the same outcome "
         "counts, <= 1.10x, no reload.\n\n"
         f"{table(results)}\n\nWhat the projects cover:\n\n{projects}\n\n"
-        + (f"What hmr-ast printed besides the suite's own output:\n\n{details(results)}\n" or "")
+        + (
+            f"What hmr-ast printed besides the suite's own output:\n\n{details(results)}\n"
+            if details(results)
+            else ""
+        )
     )
 
 
