@@ -252,3 +252,56 @@ def test_a_test_run_that_writes_scratch_files_is_not_restarted(tmp_path):
         hot.err.wait_for(reloaded(r"helper\.py", "helper"))
         reloads = [line for line in everything(hot.err) if line.startswith("[hmr-ast] reloaded")]
         assert len(reloads) == 1, reloads
+
+
+def test_making_an_existing_folder_again_does_not_hide_the_next_edit(tmp_path):
+    """``os.makedirs(folder, exist_ok=True)`` on the project's folder creates nothing (pytest's
+    cache plugin does it to the rootdir): an edit right after it reloads."""
+    make_project(
+        tmp_path,
+        {
+            "app.py": (
+                "import os, sys\nimport helper\n"
+                "for line in sys.stdin:\n"
+                "    os.makedirs(os.path.dirname(os.path.abspath(__file__)), exist_ok=True)\n"
+                "    print('value', helper.VALUE, flush=True)\n"
+            ),
+            "helper.py": "VALUE = 1\n",
+        },
+    )
+    with HotProcess.run(tmp_path, "app.py", stdin=True) as hot:
+        hot.send("?")
+        hot.out.wait_for("^value 1$")
+        write(tmp_path / "helper.py", "VALUE = 22\n")
+        hot.err.wait_for(reloaded(r"helper\.py", "helper"))
+        hot.send("?")
+        hot.out.wait_for("^value 22$")
+
+
+def test_a_file_the_program_rewrote_long_before_a_new_watch_is_not_an_edit(tmp_path):
+    """A file it read and then wrote itself, changed since it was read, is still its own
+    change when a new folder restarts the watch seconds later (the sweep finds it)."""
+    make_project(
+        tmp_path,
+        {
+            "app.py": (
+                "import pathlib, time\n"
+                "state = pathlib.Path('state.txt')\n"
+                "count = int(state.read_text())\n"
+                "state.write_text(str(count + 1))\n"
+                "time.sleep(2.5)  # past the window in which its own writes are ignored\n"
+                "import plugins.extra  # a new folder: the watch restarts and sweeps\n"
+                "print('done', count, plugins.extra.X, flush=True)\n"
+            ),
+            "state.txt": "0",
+            "plugins/__init__.py": "",
+            "plugins/extra.py": "X = 1\n",
+        },
+    )
+    with HotProcess.run(tmp_path, "app.py") as hot:
+        hot.out.wait_for("^done 0 1$")
+        write(tmp_path / "plugins/extra.py", "X = 22\n")
+        hot.err.wait_for(r"\[hmr-ast\] reloaded plugins/extra\.py: ")
+        hot.out.wait_for("^done 1 22$")
+        reloads = [line for line in everything(hot.err) if line.startswith("[hmr-ast] reloaded")]
+        assert len(reloads) == 1, reloads

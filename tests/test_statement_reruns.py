@@ -277,3 +277,34 @@ def test_a_module_that_cannot_be_split_reruns_whole_and_says_why(tmp_path):
         "dyn: the whole module reruns: its import-time code may use globals()" in line
         for line in err
     )
+
+
+POSTPONED = """\
+from __future__ import annotations
+
+import typing as t
+
+from pydantic import BaseModel
+
+print("loading models")
+
+
+class Item(BaseModel):
+    tags: t.List[str] = []
+
+
+def describe(item: t.Optional[Item]) -> str:
+    return "one"
+"""
+
+
+def test_a_module_with_postponed_annotations_reruns_statement_by_statement(tmp_path):
+    files = {
+        "app.py": "import models\nprint(models.describe(None), models.Item(tags=['a']))\n"
+        "print('end')\n",
+        "models.py": POSTPONED,
+    }
+    edits = [{"models.py": POSTPONED.replace('"one"', '"two"')}]
+    out, err = run_and_read(tmp_path, files, edits)
+    assert out.count("loading models") == 1
+    assert any("models: describe patched in place" in line for line in err)

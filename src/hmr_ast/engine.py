@@ -76,6 +76,7 @@ class Engine:
         self._index: tuple[int, tuple] = (-1, ({}, {}))
         self._batch = None  # statements.Batch while a batch runs (imported on the first edit)
         self._triggered: set[str] = set()
+        self._source_states: dict[str, tuple[int, int]] = {}  # (mtime, size) when it matched
         self._statements_result = None
 
     # --- messages: held while a batch runs (writing would let other threads in) ---
@@ -175,8 +176,9 @@ class Engine:
         modules: set[str] = set()
         triggers: list[str] = []
         new_file = False
+        held = own_writes.held_for_writing() if paths else set()  # once per batch
         for path in paths:
-            own = own_writes.why_own(path)
+            own = own_writes.why_own(path, held=held, ever=quiet)
             if own is not None:
                 if not quiet:
                     self.verbose(f"{display_path(path)} changed: {own}; not an edit")
@@ -242,11 +244,16 @@ class Engine:
 
     def _source_changed(self, name: str, quiet: bool) -> bool:
         record = runtime.records[name]
+        state = runtime.file_state(record.path)
+        if quiet and state == self._source_states.get(name):
+            return False  # a sweep: unchanged since it was last read and hashed
         try:
             data = _read_settled(record.path, record.source_hash != _EMPTY_HASH)
         except OSError:
             return name not in self.missing
         digest = source_hash(data)
+        if digest == record.source_hash:
+            self._source_states[name] = state
         # A failed module retries on any saved edit, but not on the start-up sweep.
         changed = digest != record.source_hash or (name in self.failed and not quiet)
         if changed and digest == self._scheduled.get(name):

@@ -50,17 +50,23 @@ def opened(args: tuple) -> bool:
     return writes
 
 
-def _path(what: str, index: int = 0, dir_fd: int | None = None) -> Callable[[tuple], None]:
+def _path(
+    what: str, index: int = 0, dir_fd: int | None = None, new_only: bool = False
+) -> Callable[[tuple], None]:
     """A handler noting ``args[index]``; a relative path with a folder descriptor
     (``args[dir_fd]``, as ``shutil.rmtree`` removes what is inside) is left to the event
-    that names the folder."""
+    that names the folder. ``new_only``: the event comes before the call, which fails (and
+    creates nothing) when the path exists (``os.makedirs(..., exist_ok=True)``)."""
 
     def note(args: tuple) -> None:
         path = args[index]
         fd = args[dir_fd] if dir_fd is not None and dir_fd < len(args) else None
         relative_to_fd = isinstance(fd, int) and fd >= 0
-        if not (relative_to_fd and isinstance(path, (str, bytes)) and not os.path.isabs(path)):
-            _note(path, what)
+        if relative_to_fd and isinstance(path, (str, bytes)) and not os.path.isabs(path):
+            return
+        if new_only and isinstance(path, (str, bytes, os.PathLike)) and os.path.exists(path):
+            return
+        _note(path, what)
 
     return note
 
@@ -92,7 +98,7 @@ def _sqlite(args: tuple) -> None:
 EVENTS: dict[str, Callable[[tuple], None]] = {
     "os.remove": _path("removed", dir_fd=1),
     "os.rmdir": _path("removed", dir_fd=1),
-    "os.mkdir": _path("created", dir_fd=2),
+    "os.mkdir": _path("created", dir_fd=2, new_only=True),
     "os.truncate": _path("truncated"),
     "os.utime": _path("touched", dir_fd=3),
     "os.chmod": _path("changed the mode of", dir_fd=2),
@@ -108,20 +114,27 @@ EVENTS: dict[str, Callable[[tuple], None]] = {
 }
 
 
-def why_own(path: str, now: float | None = None) -> str | None:
-    """Why a change to ``path`` is the program's own doing, or None if it is not."""
+def why_own(
+    path: str, now: float | None = None, held: set[str] | None = None, ever: bool = False
+) -> str | None:
+    """Why a change to ``path`` is the program's own doing, or None if it is not.
+
+    ``held``: what ``held_for_writing()`` said for this batch (read once, not per path).
+    ``ever``: for a sweep after no watch was in place, a change is the program's own if it
+    ever wrote the path (a change it made then is not seen as an event at all)."""
     now = time.monotonic() if now is None else now
+    window = float("inf") if ever else WINDOW
     path = current = os.path.abspath(path)
     while True:
         seen = touched.get(current)
-        if seen is not None and now - seen[0] <= WINDOW and (current == path or seen[2]):
+        if seen is not None and now - seen[0] <= window and (current == path or seen[2]):
             what = "it" if current == path else f"{current}"
             return f"the program {seen[1]} {what} {now - seen[0]:.2f} s before"
         parent = os.path.dirname(current)
         if parent == current:
             break
         current = parent
-    if path in held_for_writing():
+    if path in (held_for_writing() if held is None else held):
         return "the program holds it open for writing"
     return None
 

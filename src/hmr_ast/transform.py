@@ -70,7 +70,7 @@ def instrument_statement(
     statements = [visitor.visit(node) for node in module.body]
     head: list[ast.stmt] = []
     if futures:
-        names = [ast.alias(name=name) for name in futures]
+        names = [ast.copy_location(ast.alias(name=name), stmt) for name in futures]
         head.append(ast.copy_location(ast.ImportFrom("__future__", names, 0), stmt))
     if not first and isinstance(statements[0], ast.Expr):
         if isinstance(statements[0].value, ast.Constant):
