@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "corpus"
 SECTION = "## Real projects' test suites (issue 13)"
 QUIET_WINDOW = 10.0
-PYTEST = "pytest>=9.0,<9.1"  # the release hmr-ast's pytest plugin supports
+PYTEST = "pytest>=9.0,<9.1"  # the release the corpus table was measured with (repeatable)
 
 
 @dataclass(frozen=True)
