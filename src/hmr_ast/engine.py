@@ -77,6 +77,7 @@ class Engine:
         self._batch = None  # statements.Batch while a batch runs (imported on the first edit)
         self._triggered: set[str] = set()
         self._source_states: dict[str, tuple[int, int]] = {}  # (mtime, size) when it matched
+        self._sources: dict[str, bytes] = {}  # read ahead of a batch (possible dependents)
         self._statements_result = None
 
     # --- messages: held while a batch runs (writing would let other threads in) ---
@@ -290,6 +291,9 @@ class Engine:
                 if name in runtime.records and name != ENTRY:  # the entry runs after the batch
                     self._loaded[name] = self._load(runtime.records[name])
                     self._from_disk.discard(name)
+            # And the sources of every module that may rerun for them, so that a statement
+            # rerun of a dependent reads no file mid-batch either (a read lets threads in).
+            self._sources = self._read_sources(self._possible_dependents(pending))
             self._held = []
             interval = sys.getswitchinterval()
             sys.setswitchinterval(max(interval, 0.05))
@@ -297,12 +301,46 @@ class Engine:
                 self._apply(pending, outcome, on_main, main_busy)
             finally:
                 self._batch = None
+                self._sources = {}
                 sys.setswitchinterval(interval)
                 self._loaded.clear()
                 self._release_messages()
         outcome.seconds = time.perf_counter() - started
         self.notify(outcome)
         return outcome
+
+    def _possible_dependents(self, modules: set[str]) -> set[str]:
+        """Modules that read, directly or further down, any name of ``modules``."""
+        from .summaries import node
+
+        graph = self._graph
+        found: set[str] = set()
+        frontier = set(modules)
+        while frontier:
+            names = {
+                target
+                for module in frontier
+                for target in (
+                    *graph.names_of(module),
+                    *(node(module, special) for special in (runtime.STAR, runtime.ANY)),
+                )
+            }
+            frontier = set(graph.dependents(names)) - found - modules
+            found |= frontier
+        return found - {ENTRY}
+
+    def _read_sources(self, modules: set[str]) -> dict[str, bytes]:
+        sources = {}
+        for name in modules:
+            record = runtime.records.get(name)
+            if record is None:
+                continue
+            try:
+                with open(record.path, "rb") as file:
+                    sources[name] = file.read()
+            except OSError:
+                continue
+        return sources
 
     def notify(self, outcome: Outcome) -> None:
         """Tell ``after_batch`` listeners; one that fails is reported, not fatal."""
@@ -575,13 +613,15 @@ class Engine:
             if name in self._triggered:
                 raise statements.Fallback("a file it read changed")
             if source is None:
+                source = self._sources.get(name)
+            if source is None:  # not foreseen as a dependent: read now
                 try:
                     with open(record.path, "rb") as file:
                         source = file.read()
                 except OSError as error:
                     raise statements.Fallback(f"cannot read it: {error}") from error
-                if source_hash(source) != record.source_hash:
-                    raise statements.Fallback("its file changed since it last ran")
+            if source_hash(source) != record.source_hash:
+                raise statements.Fallback("its file changed since it last ran")
         assert source is not None
         namespace = record.namespace
         with self.lock:

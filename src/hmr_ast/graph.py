@@ -94,6 +94,10 @@ class DependencyGraph:
                     stack.append(reader)
         return found
 
+    def names_of(self, module: str) -> set[str]:
+        """The name nodes of ``module`` the graph holds."""
+        return self._names_of.get(module, set())
+
     def readers(self, module: str) -> set[str]:
         """Modules that read any name of ``module`` directly (for explanations)."""
         graph = self.reads
