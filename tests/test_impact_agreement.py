@@ -141,4 +141,4 @@ def test_an_all_edit_reaches_through_chained_star_imports(tmp_path, shape):
             original + "\nEXTRA = 3\n",
         ):
             comparison = live.edit({edited: text})
-            assert not comparison.missed, comparison.describe()
+            assert not comparison.missed, text + comparison.describe()

@@ -15,7 +15,7 @@ from types import CodeType
 from . import __version__
 
 #: Bump when the transform's output changes shape, so stale entries are never trusted.
-FORMAT = 10
+FORMAT = 11
 _TAG = b"hmr" + bytes([FORMAT])
 _HEADER = MAGIC_NUMBER + _TAG
 _HASH_SIZE = 8  # importlib.util.source_hash
@@ -43,6 +43,28 @@ def _read(source_path: str, variant: str = "") -> bytes | None:
         return None
 
 
+class _Meta(dict):
+    """A cached module's facts. Its statement facts (``static``), needed only when it is
+    edited or by ``hmr-ast impact``, stay marshalled until first used: a warm start
+    unmarshals about half as much (``store`` writes them as bytes)."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key):
+        value = dict.__getitem__(self, key)
+        if type(value) is bytes and key == "static":
+            value = marshal.loads(value)
+            dict.__setitem__(self, key, value)
+        return value
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+
+def _meta(raw: dict) -> dict:
+    return _Meta(raw) if type(raw.get("static")) is bytes else raw
+
+
 def load(source_path: str, source_hash: bytes, variant: str = "") -> tuple[CodeType, dict] | None:
     data = _read(source_path, variant)
     if data is None:
@@ -54,7 +76,9 @@ def load(source_path: str, source_hash: bytes, variant: str = "") -> tuple[CodeT
         code, meta = marshal.loads(data[header_size:])
     except (EOFError, ValueError, TypeError):
         return None
-    return code, meta
+    if code is None:  # facts only, of a version a statement-level rerun ran
+        return None
+    return code, _meta(meta)
 
 
 def load_any(source_path: str) -> tuple[bytes, CodeType, dict] | None:
@@ -67,17 +91,22 @@ def load_any(source_path: str) -> tuple[bytes, CodeType, dict] | None:
         code, meta = marshal.loads(data[header_size:])
     except (EOFError, ValueError, TypeError):
         return None
-    return data[len(_HEADER) : header_size], code, meta
+    return data[len(_HEADER) : header_size], code, _meta(meta)
 
 
 def store(
-    source_path: str, source_hash: bytes, code: CodeType, meta: dict, variant: str = ""
+    source_path: str, source_hash: bytes, code: CodeType | None, meta: dict, variant: str = ""
 ) -> None:
+    """Cache ``code`` and ``meta`` for this source. ``code`` None stores the facts alone:
+    the version that ran, for ``hmr-ast impact`` to compare with; an import instruments it."""
     if sys.dont_write_bytecode:
         return
     path = cache_path(source_path, variant)
     if path is None:
         return
+    static = meta.get("static")
+    if static is not None and type(static) is not bytes:
+        meta = {**meta, "static": marshal.dumps(static)}
     data = _HEADER + source_hash + marshal.dumps((code, meta))
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -78,6 +78,7 @@ class Engine:
         self._triggered: set[str] = set()
         self._source_states: dict[str, tuple[int, int]] = {}  # (mtime, size) when it matched
         self._sources: dict[str, bytes] = {}  # read ahead of a batch (possible dependents)
+        self._uncached: dict[str, tuple] = {}  # ran in part: (path, digest, meta) to cache
         self._statements_result = None
 
     # --- messages: held while a batch runs (writing would let other threads in) ---
@@ -306,8 +307,20 @@ class Engine:
                 self._loaded.clear()
                 self._release_messages()
         outcome.seconds = time.perf_counter() - started
+        self._cache_facts()
         self.notify(outcome)
         return outcome
+
+    def _cache_facts(self) -> None:
+        """Write the facts of the versions that ran only in part (their whole code is made
+        when an import needs it), after the batch: ``hmr-ast impact`` compares an edit with
+        the version that ran last."""
+        from . import cache, finder
+
+        pending, self._uncached = self._uncached, {}
+        for path, digest, meta in pending.values():
+            extra = finder.ast_pass(path) if finder.ast_pass is not None else None
+            cache.store(path, digest, None, meta, extra[0] if extra is not None else "")
 
     def _possible_dependents(self, modules: set[str]) -> set[str]:
         """Modules that read, directly or further down, any name of ``modules``."""
@@ -645,6 +658,8 @@ class Engine:
                     raise
                 raise RerunFailed(str(error)) from error
             self._statements_result = result
+            if new[0] is None and edited:
+                self._uncached[name] = (record.path, new[2], new[1])
             if result.did_something:
                 lines = ", ".join(map(str, result.executed)) or "none"
                 self.verbose(

@@ -76,7 +76,12 @@ def quick_load(meta: dict, path: str, data: bytes, digest: bytes) -> tuple | Non
         tree = ast.parse(region)
     except (SyntaxError, ValueError):
         return None
-    if any(isinstance(s, ast.ImportFrom) and s.module == "__future__" for s in tree.body):
+    removed = units[prefix:suffix]
+    if any(isinstance(s, (ast.Import, ast.ImportFrom)) for s in tree.body) or any(
+        unit[static.IMPORT] or "__all__" in unit[static.BINDS] for unit in removed
+    ):
+        return None  # what imports bind and __all__ are module-wide facts: made whole
+    if any("__all__" in static.bound_names(s) for s in tree.body):
         return None
     ast.increment_lineno(tree, start - 1)
     postponed = "annotations" in facts.get("futures", ())
@@ -86,7 +91,24 @@ def quick_load(meta: dict, path: str, data: bytes, digest: bytes) -> tuple | Non
         import __future__
 
         flags = __future__.annotations.compiler_flag
-    summary = summarize(compile(tree, path, "exec", flags=flags, dont_inherit=True))
+    region_code = compile(tree, path, "exec", flags=flags, dont_inherit=True)
+    summary = summarize(region_code)
+    # What calling the region's functions returns (impact's plain values): theirs replace
+    # those of the statements the edit removed.
+    returns, class_attributes = static.callables(tree.body)
+    region_facts = {"returns": returns}
+    static.settle_returns(region_facts, region_code)
+    gone = {name for unit in removed for name in unit[static.BINDS]}
+    kept_returns = {
+        key: value
+        for key, value in facts.get("returns", {}).items()
+        if key.split(".")[0] not in gone
+    }
+    kept_attributes = {
+        key: value
+        for key, value in facts.get("class_attributes", {}).items()
+        if key.split(".")[0] not in gone
+    }
     old_end = units[suffix][static.FIRST] - 1 if suffix < len(units) else facts["lines"]
     functions = {}
     for (name, line), chains in meta.get("functions", {}).items():
@@ -105,6 +127,8 @@ def quick_load(meta: dict, path: str, data: bytes, digest: bytes) -> tuple | Non
                 *(_shifted(unit, shift) for unit in units[suffix:]),
             ),
             "lines": len(lines),
+            "returns": {**kept_returns, **region_facts["returns"]},
+            "class_attributes": {**kept_attributes, **class_attributes},
         },
         statements=(
             *spans[:prefix],

@@ -75,7 +75,7 @@ def module_facts(tree: ast.Module, source: bytes | str) -> dict:
     if isinstance(source, str):
         source = source.encode()
     lines = source.splitlines()
-    returns, class_attributes = _callables(tree.body)
+    returns, class_attributes = callables(tree.body)
     return {
         "units": statement_facts(tree.body, future_annotations, lines),
         "all": _literal_all(tree.body),
@@ -250,6 +250,11 @@ def _targets(target: ast.AST) -> list[str]:
             root = root.value
         return [root.id] if isinstance(root, ast.Name) else []
     return []
+
+
+def bound_names(stmt: ast.stmt) -> list[str]:
+    """Every module-level name ``stmt`` may bind, modify or delete."""
+    return _bindings(stmt)
 
 
 def _bindings(stmt: ast.stmt) -> list[str]:
@@ -530,7 +535,7 @@ def dynamic_notes(tree: ast.Module) -> list[tuple[int, str]]:
     return list(notes)
 
 
-def _callables(body: list[ast.stmt]) -> tuple[dict, dict]:
+def callables(body: list[ast.stmt]) -> tuple[dict, dict]:
     """What calling a top-level function or a method of a top-level class returns, as plain
     leaves (None when it may return anything else), keyed ``f`` or ``C.method``; and the
     plain leaves of class attributes, keyed ``C.NAME``. ``cls.X`` in a classmethod is
