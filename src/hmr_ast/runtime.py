@@ -77,17 +77,9 @@ class ModuleRecord:
         self.data_lines = {}
         self.attr_lines = {}
 
-    #: What a failed rerun puts back as it was.
-    _SAVED = (
-        "reads",
-        "imports",
-        "written",
-        "data_files",
-        "data_lines",
-        "attr_lines",
-        "meta",
-        "source_hash",
-        "code",
+    #: What a failed rerun puts back as it was: all but who it is and where it runs.
+    _SAVED = tuple(
+        field for field in __slots__ if field not in ("name", "path", "namespace", "order")
     )
 
     def snapshot(self) -> tuple:

@@ -78,6 +78,7 @@ class Session:
         self._retry: set[str] = set()  # deferred while a callable entry serves
         self._main_thread = threading.main_thread().ident
         self._forked = False  # this process is a fork of the one hmr-ast started
+        self._fork_filter: tuple | None = None  # the warnings filter of a fork under way
         self.watcher = Watcher(
             runtime.watched_directories, self._on_changes, self._on_idle, self.log
         )
@@ -268,7 +269,11 @@ class Session:
         gc.freeze()
         signal.signal(signal.SIGINT, self._on_sigint)
         if hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=self._after_fork_in_child)
+            os.register_at_fork(
+                before=self._before_fork,
+                after_in_parent=self._after_fork_in_parent,
+                after_in_child=self._after_fork_in_child,
+            )
         self.watcher.start()
         rerun_entry = True
         try:
@@ -311,10 +316,36 @@ class Session:
         finally:
             self.watcher.stop()
 
+    def _before_fork(self) -> None:
+        """From 3.12, ``os.fork()`` in a process with several threads warns that the child
+        may deadlock. hmr-ast's watcher is a thread, so a program that has no thread of its
+        own would see a warning plain python never shows: hide exactly that one, for this
+        fork only (a program with threads of its own still gets it, as under python)."""
+        current = threading.current_thread()
+        if any(
+            thread is not current and not thread.name.startswith("hmr-ast")
+            for thread in threading.enumerate()
+        ):
+            return
+        import warnings
+
+        warnings.filterwarnings("ignore", _FORK_WARNING, DeprecationWarning)
+        self._fork_filter = warnings.filters[0]
+
+    def _after_fork_in_parent(self) -> None:
+        entry, self._fork_filter = self._fork_filter, None
+        if entry is not None:
+            import warnings
+
+            if entry in warnings.filters:
+                warnings.filters.remove(entry)
+                warnings._filters_mutated()  # type: ignore[attr-defined]
+
     def _after_fork_in_child(self) -> None:
         """A forked child (``os.fork``, multiprocessing's fork context, gunicorn or celery
         workers) has no watcher thread: it never reloads, and it ends when its code ends
         instead of waiting for edits. The parent goes on watching and reloading."""
+        self._after_fork_in_parent()  # the same filter to take back
         self._forked = True
 
     def run_once(self) -> None:
@@ -392,6 +423,9 @@ class Session:
             self.engine.failed[ENTRY] = path  # type: ignore[assignment]
             self.log("__main__ raised; watching for changes")
 
+
+#: What 3.12+ says when a process with threads forks (``os.fork``'s own warning).
+_FORK_WARNING = r"This process \(pid=\d+\) is multi-threaded, use of fork\(\) may lead to deadlocks"
 
 #: How long a running entry may take to reach its next line before it is stopped anyway.
 _RESTART_GRACE = 0.05
