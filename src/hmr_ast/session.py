@@ -78,7 +78,7 @@ class Session:
         self._retry: set[str] = set()  # deferred while a callable entry serves
         self._main_thread = threading.main_thread().ident
         self._forked = False  # this process is a fork of the one hmr-ast started
-        self._fork_filter: tuple | None = None  # the warnings filter of a fork under way
+        self._fork_filter: tuple | None = None  # hides the fork warning our thread causes
         self.watcher = Watcher(
             runtime.watched_directories, self._on_changes, self._on_idle, self.log
         )
@@ -269,11 +269,7 @@ class Session:
         gc.freeze()
         signal.signal(signal.SIGINT, self._on_sigint)
         if hasattr(os, "register_at_fork"):
-            os.register_at_fork(
-                before=self._before_fork,
-                after_in_parent=self._after_fork_in_parent,
-                after_in_child=self._after_fork_in_child,
-            )
+            os.register_at_fork(before=self._before_fork, after_in_child=self._after_fork_in_child)
         self.watcher.start()
         rerun_entry = True
         try:
@@ -318,34 +314,31 @@ class Session:
 
     def _before_fork(self) -> None:
         """From 3.12, ``os.fork()`` in a process with several threads warns that the child
-        may deadlock. hmr-ast's watcher is a thread, so a program that has no thread of its
-        own would see a warning plain python never shows: hide exactly that one, for this
-        fork only (a program with threads of its own still gets it, as under python)."""
-        current = threading.current_thread()
-        if any(
-            thread is not current and not thread.name.startswith("hmr-ast")
-            for thread in threading.enumerate()
-        ):
-            return
+        may deadlock. hmr-ast's watcher is a thread, so a program with no thread of its own
+        would see a warning plain python never shows: exactly that warning is hidden while
+        the program has no thread of its own, and shown again once it has (3.13 warns after
+        the fork hooks, so the filter is set before each fork and left in place)."""
         import warnings
 
-        warnings.filterwarnings("ignore", _FORK_WARNING, DeprecationWarning)
-        self._fork_filter = warnings.filters[0]
-
-    def _after_fork_in_parent(self) -> None:
-        entry, self._fork_filter = self._fork_filter, None
-        if entry is not None:
-            import warnings
-
+        current = threading.current_thread()
+        own_threads = any(
+            thread is not current and not thread.name.startswith("hmr-ast")
+            for thread in threading.enumerate()
+        )
+        entry = self._fork_filter
+        if own_threads and entry is not None:
             if entry in warnings.filters:
                 warnings.filters.remove(entry)
                 warnings._filters_mutated()  # type: ignore[attr-defined]
+            self._fork_filter = None
+        elif not own_threads and (entry is None or entry not in warnings.filters):
+            warnings.filterwarnings("ignore", _FORK_WARNING, DeprecationWarning)
+            self._fork_filter = warnings.filters[0]
 
     def _after_fork_in_child(self) -> None:
         """A forked child (``os.fork``, multiprocessing's fork context, gunicorn or celery
         workers) has no watcher thread: it never reloads, and it ends when its code ends
         instead of waiting for edits. The parent goes on watching and reloading."""
-        self._after_fork_in_parent()  # the same filter to take back
         self._forked = True
 
     def run_once(self) -> None:
