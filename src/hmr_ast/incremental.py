@@ -15,19 +15,12 @@ instruments the whole file as usual (and reports its syntax error, with file and
 from __future__ import annotations
 
 import ast
-import hashlib
 
 from . import static
 from .bytecode import summarize
 
 #: Past this share of the file, parsing the region saves too little to be worth it.
 _MAX_SHARE = 0.5
-
-
-def _fingerprint(lines: list[bytes], first: int, last: int) -> str:
-    """As ``static`` computes a statement's, for lines ``first``..``last`` (1-based)."""
-    text = b"\n".join(line.rstrip() for line in lines[first - 1 : last])
-    return hashlib.blake2b(text, digest_size=8).hexdigest()
 
 
 def _shifted(unit: tuple, shift: int) -> tuple:
@@ -55,7 +48,7 @@ def quick_load(meta: dict, path: str, data: bytes, digest: bytes) -> tuple | Non
     while (
         prefix < len(units)
         and units[prefix][static.LAST] <= len(lines)
-        and _fingerprint(lines, units[prefix][static.FIRST], units[prefix][static.LAST])
+        and static.fingerprint(lines, units[prefix][static.FIRST], units[prefix][static.LAST])
         == units[prefix][static.PRINT]
     ):
         prefix += 1
@@ -64,7 +57,7 @@ def quick_load(meta: dict, path: str, data: bytes, digest: bytes) -> tuple | Non
     while suffix > prefix:
         unit = units[suffix - 1]
         first, last = unit[static.FIRST] + shift, unit[static.LAST] + shift
-        if first <= prefix_end or _fingerprint(lines, first, last) != unit[static.PRINT]:
+        if first <= prefix_end or static.fingerprint(lines, first, last) != unit[static.PRINT]:
             break
         suffix -= 1
     start = prefix_end + 1

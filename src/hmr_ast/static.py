@@ -149,8 +149,12 @@ def _first_line(stmt: ast.stmt) -> int:
 def _fingerprint(stmt: ast.stmt, lines: list[bytes]) -> str:
     """The statement's text (decorators included), wherever it sits in the file: an edit
     that changes it may change what it binds; moving it does not."""
-    first = _first_line(stmt)
-    text = b"\n".join(line.rstrip() for line in lines[first - 1 : stmt.end_lineno])
+    return fingerprint(lines, _first_line(stmt), stmt.end_lineno or stmt.lineno)
+
+
+def fingerprint(lines: list[bytes], first: int, last: int) -> str:
+    """The fingerprint of lines ``first``..``last`` (1-based) of a file's ``lines``."""
+    text = b"\n".join(line.rstrip() for line in lines[first - 1 : last])
     return hashlib.blake2b(text, digest_size=8).hexdigest()
 
 
