@@ -9,6 +9,7 @@ An exception leaves the module exactly as it was and stops the propagation.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import sys
@@ -178,7 +179,7 @@ class Engine:
         modules: set[str] = set()
         triggers: list[str] = []
         new_file = False
-        held = own_writes.held_for_writing() if paths else set()  # once per batch
+        held = functools.cache(own_writes.held_for_writing)  # once a batch, if needed
         for path in paths:
             own = own_writes.why_own(path, held=held, ever=quiet)
             if own is not None:
@@ -625,14 +626,10 @@ class Engine:
         if not edited:
             if name in self._triggered:
                 raise statements.Fallback("a file it read changed")
+            if source is None:  # read before the batch, or now if not foreseen as a dependent
+                source = self._sources.get(name) or self._read_sources({name}).get(name)
             if source is None:
-                source = self._sources.get(name)
-            if source is None:  # not foreseen as a dependent: read now
-                try:
-                    with open(record.path, "rb") as file:
-                        source = file.read()
-                except OSError as error:
-                    raise statements.Fallback(f"cannot read it: {error}") from error
+                raise statements.Fallback("its file cannot be read")
             if source_hash(source) != record.source_hash:
                 raise statements.Fallback("its file changed since it last ran")
         assert source is not None

@@ -77,10 +77,10 @@ def quick_load(meta: dict, path: str, data: bytes, digest: bytes) -> tuple | Non
     if any("__all__" in static.bound_names(s) for s in tree.body):
         return None
     ast.increment_lineno(tree, start - 1)
-    postponed = "annotations" in facts.get("futures", ())
+    postponed = static.annotations_postponed(facts.get("futures", ()))
     new_units = static.statement_facts(tree.body, postponed, lines)
     flags = 0
-    if postponed:
+    if "annotations" in facts.get("futures", ()):
         import __future__
 
         flags = __future__.annotations.compiler_flag

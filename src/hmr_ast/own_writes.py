@@ -115,11 +115,14 @@ EVENTS: dict[str, Callable[[tuple], None]] = {
 
 
 def why_own(
-    path: str, now: float | None = None, held: set[str] | None = None, ever: bool = False
+    path: str,
+    now: float | None = None,
+    held: Callable[[], set[str]] = lambda: held_for_writing(),
+    ever: bool = False,
 ) -> str | None:
     """Why a change to ``path`` is the program's own doing, or None if it is not.
 
-    ``held``: what ``held_for_writing()`` said for this batch (read once, not per path).
+    ``held``: the files held open for writing (a batch reads them once, when a path needs it).
     ``ever``: for a sweep after no watch was in place, a change is the program's own if it
     ever wrote the path (a change it made then is not seen as an event at all)."""
     now = time.monotonic() if now is None else now
@@ -134,7 +137,7 @@ def why_own(
         if parent == current:
             break
         current = parent
-    if path in (held_for_writing() if held is None else held):
+    if path in held():
         return "the program holds it open for writing"
     return None
 

@@ -83,12 +83,7 @@ def module_facts(tree: ast.Module, source: bytes | str) -> dict:
         "returns": returns,
         "class_attributes": class_attributes,
         "lines": len(lines),
-        "futures": tuple(
-            alias.name
-            for stmt in tree.body
-            if isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__"
-            for alias in stmt.names
-        ),
+        "futures": _futures(tree),
     }
 
 
@@ -100,13 +95,23 @@ def statement_facts(
 
 
 def postpones_annotations(tree: ast.Module) -> bool:
-    """Whether the module's annotations are not evaluated at import time: postponed by
-    ``from __future__ import annotations`` (PEP 563), or deferred as on 3.14 (PEP 649)."""
-    return sys.version_info >= (3, 14) or any(
-        isinstance(stmt, ast.ImportFrom)
-        and stmt.module == "__future__"
-        and any(alias.name == "annotations" for alias in stmt.names)
+    """Whether the module's annotations are not evaluated at import time."""
+    return annotations_postponed(_futures(tree))
+
+
+def annotations_postponed(futures: tuple[str, ...]) -> bool:
+    """Whether a module with these ``__future__`` imports evaluates no annotation at import
+    time: postponed by ``from __future__ import annotations`` (PEP 563), or deferred as on
+    3.14 (PEP 649)."""
+    return sys.version_info >= (3, 14) or "annotations" in futures
+
+
+def _futures(tree: ast.Module) -> tuple[str, ...]:
+    return tuple(
+        alias.name
         for stmt in tree.body
+        if isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__"
+        for alias in stmt.names
     )
 
 

@@ -12,13 +12,12 @@ Imported only when the cache misses.
 from __future__ import annotations
 
 import ast
-import sys
 from collections.abc import Callable
 from types import CodeType
 
 from .bytecode import summarize
 from .runtime import BOUND, GLOBALS, IMPORTED, PRESENT, READ_ATTR, STAR, UNBOUND
-from .static import module_facts, postpones_annotations, settle_returns
+from .static import annotations_postponed, module_facts, postpones_annotations, settle_returns
 
 
 def instrument_source(
@@ -66,7 +65,7 @@ def instrument_statement(
     module = ast.Module(body=[stmt], type_ignores=[])
     if before is not None:
         before(module, source)  # may put imports of its own helpers first
-    visitor = _ImportTimeCode("annotations" in futures or sys.version_info >= (3, 14))
+    visitor = _ImportTimeCode(annotations_postponed(futures))
     statements = [visitor.visit(node) for node in module.body]
     head: list[ast.stmt] = []
     if futures:
