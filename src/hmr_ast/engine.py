@@ -9,6 +9,7 @@ An exception leaves the module exactly as it was and stops the propagation.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import os
@@ -71,6 +72,10 @@ class Engine:
         # Called after every batch, on the thread that applied it, outside the lock: what
         # builds on the engine (a server swapping its app, a test runner) reacts here.
         self.after_batch: list[Callable[[Outcome], None]] = []
+        # Entered around every batch before it takes the lock, and left after
+        # ``after_batch``: a server holds new requests back there and lets those in flight
+        # finish (bounded), so that no request sees two versions of the program.
+        self.batch_gates: list[Callable[[], contextlib.AbstractContextManager]] = []
         self.missing: set[str] = set()
         self._graph = None
         self._graph_lock = threading.Lock()
@@ -279,6 +284,15 @@ class Engine:
         body is still executing on the main thread) are not run here but returned as
         ``deferred``, unless ``on_main``.
         """
+        with contextlib.ExitStack() as gates:
+            for gate in list(self.batch_gates):
+                gates.enter_context(gate())
+            outcome = self._apply_batch(modules, on_main, main_busy)
+            self.notify(outcome)
+        self._cache_facts()
+        return outcome
+
+    def _apply_batch(self, modules: set[str], on_main: bool, main_busy) -> Outcome:
         started = time.perf_counter()
         outcome = Outcome()
         with self.lock:
@@ -308,8 +322,6 @@ class Engine:
                 self._loaded.clear()
                 self._release_messages()
         outcome.seconds = time.perf_counter() - started
-        self._cache_facts()
-        self.notify(outcome)
         return outcome
 
     def _cache_facts(self) -> None:
