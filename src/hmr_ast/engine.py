@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable
 from importlib.util import source_hash
 
-from . import errors, own_writes, runtime
+from . import errors, hooks, own_writes, runtime
 from . import namespace as namespace_
 from .errors import display_path
 from .finder import load_instrumented
@@ -284,12 +284,22 @@ class Engine:
         body is still executing on the main thread) are not run here but returned as
         ``deferred``, unless ``on_main``.
         """
+        reason = hooks.restart_reason(modules)
+        if reason is not None:
+            self.log(f"restarting: {reason}")
+            hooks.restart(reason)
         with contextlib.ExitStack() as gates:
             for gate in list(self.batch_gates):
                 gates.enter_context(gate())
-            outcome = self._apply_batch(modules, on_main, main_busy)
-            self.notify(outcome)
+            hooks.before_batch(modules)
+            outcome: Outcome | None = None
+            try:
+                outcome = self._apply_batch(modules, on_main, main_busy)
+                self.notify(outcome)
+            finally:
+                hooks.after_batch(outcome)
         self._cache_facts()
+        assert outcome is not None
         return outcome
 
     def _apply_batch(self, modules: set[str], on_main: bool, main_busy) -> Outcome:
@@ -610,6 +620,7 @@ class Engine:
             if isinstance(code, BaseException):
                 raise RerunFailed(str(code)) from code
         with self.lock:
+            hooks.dispose_module(name)
             undo = namespace_.begin(record, code, meta, digest)
         try:
             exec(code, namespace)  # the entry may run for ever: no lock held here

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from difflib import SequenceMatcher
 from types import FunctionType, ModuleType
 
-from . import runtime, static
+from . import hooks, runtime, static
 from .changes import adopt_new_code, same_value, twins
 from .namespace import PROTECTED
 from .patching import (
@@ -368,15 +368,19 @@ class StatementRerun:
             if old is None
         }
         patched_names = set(candidates.values())
+        gone_spans = []
         for index, unit in enumerate(self.old_units):
             if unit[static.BINDS] and set(unit[static.BINDS]) <= patched_names:
                 continue  # replaced by its patched twin: what it registered stays valid
             if index not in self.kept_old:  # what a removed statement added must disappear
+                gone_spans.append((unit[static.FIRST], unit[static.LAST]))
                 for owner in self._owners(len(self.new_units), set(), unit):
                     line = self.new_units[owner][static.FIRST]
                     must.setdefault(
                         owner, f"a statement that changed what line {line} made is gone"
                     )
+        self._mark = hooks.mark()
+        hooks.dispose_lines(self.name, gone_spans, before=self._mark)
         before = dict(self.namespace)
         undo_mark = len(self.batch.undo)
         gone = {name for name in removed if name not in self.makers and name not in PROTECTED}
@@ -392,6 +396,8 @@ class StatementRerun:
             except _NeedsOwner as need:
                 self.batch.rollback_patches(undo_mark)
                 self._restore(before)
+                # What the statements of the abandoned pass registered goes with them.
+                hooks.dispose_lines(self.name, [(1, sys.maxsize)], since=self._mark)
                 must[need.owner] = need.reason
         result.changed |= gone
         result.removed = len(self.old_units) - len(self.kept_old)
@@ -445,6 +451,11 @@ class StatementRerun:
                 before=before_pass,
                 source=source,
             )
+            old = self.matched[index]
+            if old is not None:
+                unit_old = self.old_units[old]
+                span = (unit_old[static.FIRST], unit_old[static.LAST])
+                hooks.dispose_lines(self.name, [span], before=self._mark)
             written, self.record.written = self.record.written, set()
             try:
                 exec(code, self.namespace)
@@ -559,13 +570,17 @@ class StatementRerun:
 
     def _shift_moved(self, ran: set[int]) -> None:
         """Functions and classes of statements that moved without running: new lines."""
+        moves = []
         for index, old in enumerate(self.matched):
             if old is None or index in ran:
                 continue
             delta = self.new_units[index][static.FIRST] - self.old_units[old][static.FIRST]
             if delta:
+                unit = self.old_units[old]
+                moves.append((unit[static.FIRST], unit[static.LAST], delta))
                 for name in self.new_units[index][static.BINDS]:
                     shift_lines(self.namespace.get(name), delta, self.record.path)
+        hooks.move_lines(self.name, moves, before=self._mark)
 
     def _remap(self, lines_by_key: dict, ran_old: set) -> dict:
         """Lines recorded by statements that did not run, moved to where they sit now."""
