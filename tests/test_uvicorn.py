@@ -6,8 +6,6 @@ and edits its files on disk, as a developer would.
 
 from __future__ import annotations
 
-import http.client
-import io
 import signal
 import subprocess
 import sys
@@ -18,37 +16,15 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from harness import TIMEOUT, Stream, write
+from harness import TIMEOUT, write
 from streams import read_to_end
-from web_harness import Hammer, fastapi_project, get, message, serve, wait_until
+from web_harness import Hammer, fastapi_project, get, message, open_stream, serve, wait_until
 
 
 def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, f"{old!r} not in {path}"
     write(path, text.replace(old, new))
-
-
-def open_stream(port: int, path: str) -> tuple[http.client.HTTPConnection, Stream]:
-    """A long-lived response, read line by line on a thread."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
-    connection.request("GET", path)
-    response = connection.getresponse()
-    assert response.status == 200
-    return connection, Stream(_Lines(io.TextIOWrapper(response, encoding="utf-8")))
-
-
-class _Lines:
-    """A response's lines; a connection cut (the test ending) ends them too, quietly."""
-
-    def __init__(self, text: io.TextIOWrapper) -> None:
-        self.text = text
-
-    def readline(self) -> str:
-        try:
-            return self.text.readline()
-        except (OSError, ValueError, AttributeError, http.client.HTTPException):
-            return ""
 
 
 def test_edits_swap_the_app_with_no_failed_request_and_the_model_loads_once(tmp_path):

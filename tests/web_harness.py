@@ -6,6 +6,7 @@ Every wait polls for an expected state with a generous timeout; nothing sleeps a
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import shutil
 import socket
@@ -15,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from harness import FIXTURES, TIMEOUT, HotProcess, clean_env
+from harness import FIXTURES, TIMEOUT, HotProcess, Stream, clean_env
 
 
 def free_port() -> int:
@@ -79,6 +80,28 @@ def message(port: int) -> str:
     status, body = get(port)
     assert status == 200, (status, body)
     return json.loads(body)["message"]
+
+
+def open_stream(port: int, path: str) -> tuple[http.client.HTTPConnection, Stream]:
+    """A long-lived response, read line by line on a thread."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    connection.request("GET", path)
+    response = connection.getresponse()
+    assert response.status == 200
+    return connection, Stream(_Lines(io.TextIOWrapper(response, encoding="utf-8")))
+
+
+class _Lines:
+    """A response's lines; a connection cut (the test ending) ends them too, quietly."""
+
+    def __init__(self, text: io.TextIOWrapper) -> None:
+        self.text = text
+
+    def readline(self) -> str:
+        try:
+            return self.text.readline()
+        except (OSError, ValueError, AttributeError, http.client.HTTPException):
+            return ""
 
 
 class Hammer:

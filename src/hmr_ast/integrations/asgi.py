@@ -6,6 +6,18 @@ finishes on the application it started on. A new application's lifespan starts b
 takes traffic; the previous one's shuts down after its last request. Long-lived responses
 (streams, server-sent events, websockets) never hold a reload back; with
 ``close_on_reload`` they are ended when their application is replaced.
+
+Publication at request boundaries (``boundary.RequestBoundary``): a batch of edits waits
+for the plain requests in flight (bounded), and new requests wait for the batch and for the
+new application it produced to start, so no plain request sees two versions of the program.
+Which requests count, from the ASGI messages the application sends:
+
+- an HTTP request counts from its first byte in until its response is complete, however
+  long it awaits before answering (the bound caps that);
+- it stops counting once it sends a body chunk with ``more_body=True``, or starts a
+  ``text/event-stream`` response: from then on it is a stream, which may last for ever;
+- a websocket counts until it is accepted or closed (its handshake is a request; the
+  connection after it is long-lived).
 """
 
 from __future__ import annotations
@@ -16,6 +28,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .boundary import RequestBoundary, Ticket
 from .lifespan import Lifespan
 from .refresh import Refresher
 
@@ -53,6 +66,7 @@ class AppFront:
         refresher: Refresher | None,
         log: Callable[[str], None],
         explain: Callable[[str], None],
+        boundary: RequestBoundary | None = None,
     ) -> None:
         self.name = name
         self.lifespan_mode = lifespan  # uvicorn's --lifespan: auto, on or off
@@ -60,6 +74,7 @@ class AppFront:
         self.refresher = refresher
         self.log = log
         self.explain = explain
+        self.boundary = boundary
         self.current: Generation | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._switching: asyncio.Lock | None = None
@@ -73,13 +88,20 @@ class AppFront:
         self.current = Generation(source, app, 1)
 
     def offer(self, source: object, app: ASGIApp) -> None:
-        """Serve ``app`` from now on, once it has started (thread-safe)."""
+        """Serve ``app`` from now on, once it has started (thread-safe). Called inside the
+        batch's gate: new requests wait until the switch is done, and go to ``app``."""
         loop = self.loop
         if loop is None:  # not serving yet: nothing started, nothing to hand over
             number = self.current.number + 1 if self.current else 1
             self.current = Generation(source, app, number)
             return
-        loop.call_soon_threadsafe(self._spawn, self._switch(source, app, time.perf_counter()))
+        release = self.boundary.hold() if self.boundary is not None else _nothing
+        switch = self._switch(source, app, time.perf_counter(), release)
+        try:
+            loop.call_soon_threadsafe(self._spawn, switch)
+        except RuntimeError:  # the loop has closed: the server is gone
+            switch.close()
+            release()
 
     def reloaded(self) -> None:
         """Code changed but the application object did not: pages may still refresh."""
@@ -105,10 +127,13 @@ class AppFront:
         if self.refresher is not None and kind == "http" and self.refresher.handles(scope):
             await self.refresher.events(receive, send)
             return
-        generation = self.current
+        ticket = await self.boundary.enter_async() if self.boundary is not None else None
+        generation = self.current  # read after the wait: a held request gets the new app
         assert generation is not None
         generation.active += 1
         scope["state"] = generation.state.copy()
+        if ticket is not None:
+            send = _InFlight(send, ticket)
         if self.refresher is not None and kind == "http":
             send = self.refresher.injecting(scope, send)
         try:
@@ -117,6 +142,8 @@ class AppFront:
             else:
                 await generation.app(scope, receive, send)
         finally:
+            if ticket is not None:
+                ticket.leave()
             generation.active -= 1
             if generation.retired and not generation.active:
                 self._stop(generation)
@@ -139,24 +166,30 @@ class AppFront:
             return
         task.result()  # the app's own error, for uvicorn to report
 
-    async def _switch(self, source: object, app: ASGIApp, asked: float) -> None:
+    async def _switch(
+        self, source: object, app: ASGIApp, asked: float, release: Callable[[], None]
+    ) -> None:
+        """Start ``app`` and serve it; ``release`` lets the requests held meanwhile in."""
         assert self._switching is not None and self.current is not None
-        async with self._switching:
-            if self.current.source is source:
-                return
-            generation = Generation(source, app, self.current.number + 1)
-            error = await self._start(generation)
-            if error is not None:
-                self._report_failed_start(error)
-                return
-            previous, self.current = self.current, generation
-            self._retire(previous)
-            self.explain(
-                f"serving {self.name} #{generation.number}, "
-                f"{(time.perf_counter() - asked) * 1000:.1f} ms after the reload"
-            )
-            if self.refresher is not None:
-                self.refresher.reload()
+        try:
+            async with self._switching:
+                if self.current.source is source:
+                    return
+                generation = Generation(source, app, self.current.number + 1)
+                error = await self._start(generation)
+                if error is not None:
+                    self._report_failed_start(error)
+                    return
+                previous, self.current = self.current, generation
+                self._retire(previous)
+                self.explain(
+                    f"serving {self.name} #{generation.number}, "
+                    f"{(time.perf_counter() - asked) * 1000:.1f} ms after the reload"
+                )
+                if self.refresher is not None:
+                    self.refresher.reload()
+        finally:
+            release()
 
     async def _start(self, generation: Generation) -> str | None:
         if self.lifespan_mode == "off":
@@ -221,6 +254,36 @@ class AppFront:
         if stopping:
             await asyncio.wait(stopping)
         await send({"type": "lifespan.shutdown.complete"})
+
+
+def _nothing() -> None:
+    pass
+
+
+class _InFlight:
+    """A ``send`` that stops counting its request once the response is complete or has
+    turned out to be a stream (the rule in the module's docstring)."""
+
+    def __init__(self, send: Send, ticket: Ticket) -> None:
+        self.send = send
+        self.ticket = ticket
+
+    async def __call__(self, message: Message) -> None:
+        kind = message["type"]
+        try:
+            await self.send(message)
+        finally:
+            if kind == "http.response.body" or kind in ("websocket.accept", "websocket.close"):
+                self.ticket.leave()  # complete, or a stream's first chunk: not a request
+            elif kind == "http.response.start" and _is_event_stream(message):
+                self.ticket.leave()
+
+
+def _is_event_stream(start: Message) -> bool:
+    for name, value in start.get("headers") or ():
+        if bytes(name).lower() == b"content-type":
+            return bytes(value).split(b";")[0].strip().lower() == b"text/event-stream"
+    return False
 
 
 class _Progress:

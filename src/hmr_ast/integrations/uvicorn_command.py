@@ -3,8 +3,12 @@
 uvicorn runs in this process, as the session's entry on the main thread, serving the front
 (``asgi.AppFront``). MODULE is imported through the hook like any project module, so an
 edit reruns what it affects; after each batch, if ``MODULE:ATTR`` is a new object (or, with
-``--factory``, after any rerun) the front starts it and hands it the traffic. The command
-line is uvicorn's own: its click options are reused, so every flag users type still works.
+``--factory``, after any rerun) the front starts it and hands it the traffic. Each batch is
+applied between requests (``boundary.RequestBoundary``, one of the engine's batch gates):
+the watcher thread applies it while uvicorn's loop serves on the main thread, so the plain
+requests in flight drain first (up to ``--drain-timeout``) and new ones wait for the batch
+and the new app. The command line is uvicorn's own: its click options are reused, so every
+flag users type still works.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from ..config import scope_for
 from ..engine import Outcome
 from ..session import Entry, Session
 from .asgi import AppFront, ASGIApp
+from .boundary import RequestBoundary
 from .refresh import Refresher
 
 #: uvicorn's own reloader and process manager: hmr-ast replaces the first, has no use for
@@ -67,6 +72,9 @@ class Runner:
         root = os.path.realpath(options.get("app_dir") or ".")
         scope = scope_for([root], list(ours["include"]), list(ours["exclude"]))
         self.session = Session(Entry(call=self.serve), [], scope, verbosity)
+        self.boundary = RequestBoundary(
+            drain_seconds=ours["drain_timeout"], explain=self.session.explain
+        )
         self.front = AppFront(
             target,
             lifespan=options.get("lifespan", "auto"),
@@ -74,6 +82,7 @@ class Runner:
             refresher=Refresher() if ours["refresh"] else None,
             log=self.session.log,
             explain=self.session.explain,
+            boundary=self.boundary,
         )
         self._offered: object = None
 
@@ -93,6 +102,7 @@ class Runner:
             self._offered = source
             self.front.serve_first(source, self._asgi(source))
         self.session.engine.after_batch.append(self._after_batch)
+        self.session.engine.batch_gates.append(self.boundary.gate)
         server = HotServer(config, self.front)
         try:
             server.run()
@@ -233,6 +243,15 @@ def _command() -> click.Command:
             help="[hmr-ast] End streams and websockets of the previous app when it is replaced.",
         ),
         click.Option(
+            ["--drain-timeout"],
+            type=click.FloatRange(min=0),
+            default=2.0,
+            show_default=True,
+            metavar="SECONDS",
+            help="[hmr-ast] How long a reload waits for the requests in flight to finish "
+            "before it applies anyway (streams and websockets never hold it back).",
+        ),
+        click.Option(
             ["--include"],
             multiple=True,
             metavar="GLOB",
@@ -267,7 +286,7 @@ def _serve(app: str, **options: Any) -> int:
     return Runner(app, options, ours).session.run()
 
 
-_OURS = ("refresh", "close_on_reload", "include", "exclude", "verbose", "quiet")
+_OURS = ("refresh", "close_on_reload", "drain_timeout", "include", "exclude", "verbose", "quiet")
 
 
 def main(argv: list[str]) -> int:
