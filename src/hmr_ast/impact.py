@@ -81,6 +81,18 @@ class Project:
         project._follow()
         return project
 
+    @classmethod
+    def from_modules(
+        cls, scope: ProjectScope, names: Iterable[str], search_path: list[str]
+    ) -> Project:
+        """The modules ``names`` and everything they import: a session with no entry file
+        (an IPython shell or a notebook, which imported them)."""
+        project = cls(scope, search_path)
+        for name in names:
+            project._add_with_parents(name)
+        project._follow()
+        return project
+
     # --- finding modules -----------------------------------------------------------------
 
     def _spec(self, name: str):
