@@ -9,4 +9,20 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ("__version__",)
+__all__ = ("__version__", "load_ipython_extension", "unload_ipython_extension")
+
+
+def load_ipython_extension(shell) -> None:
+    """``%load_ext hmr_ast`` (or ``c.InteractiveShellApp.extensions = ["hmr_ast"]``): hot
+    reload for this IPython shell or Jupyter kernel. Imported here only when IPython asks,
+    so ``import hmr_ast`` stays cheap."""
+    from .integrations.ipython import load_ipython_extension as load
+
+    load(shell)
+
+
+def unload_ipython_extension(shell) -> None:
+    """``%unload_ext hmr_ast``: stop watching; modules keep their current code."""
+    from .integrations.ipython import unload_ipython_extension as unload
+
+    unload(shell)
