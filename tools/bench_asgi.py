@@ -17,9 +17,16 @@ Side by side in one run, each in its own copy of the app on a free port of 127.0
 
 Each row also counts how often the model loaded in the whole session (1 is ideal).
 
-Usage: ``python tools/bench_asgi.py [--rounds 10] [--shape routes single-file] [--only NAME
-...] [--no-write]``. Prints markdown tables and writes them to the "Web server (issue 5)"
-section of BENCHMARKS.md.
+A third table counts torn responses (issue 14): ``fixtures/asgi_publication``'s ``GET /``
+reads ``cfg.A``, awaits 0.3 s, then reads ``cfg.B``; 4 clients request it back to back
+while ``cfg.py`` is saved ``--edits`` times, each save setting both to the same new value
+(the next save once every client has been served it whole). A response with ``a != b`` saw
+two versions of the program; a failed request is one refused or cut while a server
+restarted.
+
+Usage: ``python tools/bench_asgi.py [--rounds 10] [--shape routes single-file] [--edits 8]
+[--tables latency torn] [--only NAME ...] [--no-write]``. Prints markdown tables and writes
+them to the "Web server (issue 5)" section of BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from __future__ import annotations
 import argparse
 import glob
 import http.client
+import json
 import os
 import platform
 import shutil
@@ -35,6 +43,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -44,6 +53,8 @@ SHAPES = {  # app folder, the file whose endpoint is edited
     "routes": (ROOT / "fixtures" / "fastapi_app", "routes.py"),
     "single-file": (ROOT / "fixtures" / "fastapi_single", "main.py"),
 }
+TORN_FIXTURE = ROOT / "fixtures" / "asgi_publication"
+TORN_CLIENTS = 4
 MODEL_LOADED = "loading model"
 VENV = ROOT / ".cache" / "bench-uvicorn-hmr"
 SECTION = "## Web server (issue 5)"
@@ -130,11 +141,8 @@ def measure(name: str, rounds: int, shape: str = "routes") -> tuple[list[float],
         shutil.copytree(fixture, project)
         routes = project / edited
         original = routes.read_text()
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
         output = open(Path(temporary) / "output.txt", "w")  # noqa: SIM115 - closed below
-        server = subprocess.Popen(
-            command, cwd=project, env=env, stdout=output, stderr=subprocess.DEVNULL
-        )
+        server = start(command, project, output)
         try:
             wait_for_body(port, "hello from v1", timeout=60)
             time.sleep(1.0)  # start-up settles (every server gets the same)
@@ -145,15 +153,108 @@ def measure(name: str, rounds: int, shape: str = "routes") -> tuple[list[float],
                 times.append(wait_for_body(port, text, timeout=60) * 1000)
                 time.sleep(0.3)  # let the previous app wind down before the next edit
         finally:
-            server.send_signal(2)
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop(server)
             output.close()
         loads = (Path(temporary) / "output.txt").read_text().count(MODEL_LOADED)
         return times, loads
+
+
+def start(command: list[str], project: Path, output) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.Popen(command, cwd=project, env=env, stdout=output, stderr=subprocess.DEVNULL)
+
+
+def stop(server: subprocess.Popen) -> None:
+    server.send_signal(2)
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+class Readers:
+    """Clients requesting ``GET /`` of the torn-read app back to back, recording ``(a, b)``."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.served: list[list[tuple[int, int]]] = [[] for _ in range(TORN_CLIENTS)]
+        self.failed = 0
+        self.seen = threading.Condition()
+        self.stopping = threading.Event()
+        self.threads = [
+            threading.Thread(target=self.run, args=(served,), daemon=True) for served in self.served
+        ]
+
+    def run(self, served: list[tuple[int, int]]) -> None:
+        connection = None
+        while not self.stopping.is_set():
+            if connection is None:
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            try:
+                connection.request("GET", "/")
+                answer = json.loads(connection.getresponse().read())
+            except (OSError, http.client.HTTPException, ValueError):
+                connection.close()
+                connection = None
+                with self.seen:
+                    self.failed += 1
+                time.sleep(0.01)  # a restarting server: try again shortly
+                continue
+            with self.seen:
+                served.append((answer["a"], answer["b"]))
+                self.seen.notify_all()
+        if connection is not None:
+            connection.close()
+
+    def wait_for(self, version: int, timeout: float) -> None:
+        """Until every client has been served ``version`` whole."""
+        with self.seen:
+            if not self.seen.wait_for(
+                lambda: all((version, version) in served for served in self.served), timeout
+            ):
+                raise TimeoutError(f"version {version} not served to every client in {timeout} s")
+
+
+def measure_torn(name: str, edits: int) -> tuple[int, int, int, str]:
+    """Responses, torn responses and failed requests over ``edits`` saves of ``cfg.py``, and
+    what went wrong if a save was never served."""
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="bench-torn-") as temporary:
+        project = Path(temporary) / "app"
+        shutil.copytree(TORN_FIXTURE, project)
+        server = start(SERVERS[name](port), project, subprocess.DEVNULL)
+        readers = Readers(port)
+        try:
+            wait_for_body(port, '"a": 1', timeout=60)
+            time.sleep(1.0)  # start-up settles (every server gets the same)
+            for thread in readers.threads:
+                thread.start()
+            readers.wait_for(1, timeout=60)
+            for version in range(2, edits + 2):
+                (project / "cfg.py").write_text(f"A = {version}\nB = {version}\n")
+                readers.wait_for(version, timeout=60)
+            problem = ""
+        except TimeoutError as error:
+            problem = str(error)
+        finally:
+            readers.stopping.set()
+            for thread in readers.threads:
+                thread.join(timeout=40)
+            stop(server)
+        pairs = [pair for served in readers.served for pair in served]
+        return len(pairs), sum(a != b for a, b in pairs), readers.failed, problem
+
+
+def torn_table(results: dict[str, tuple[int, int, int, str]]) -> str:
+    lines = [
+        "| server | responses | torn (saw two versions) | failed requests | every save served |",
+        "|---|---|---|---|---|",
+    ]
+    for name, (responses, torn, failed, problem) in results.items():
+        served = f"no: {problem}" if problem else "yes"
+        lines.append(f"| {name} | {responses} | {torn} | {failed} | {served} |")
+    return "\n".join(lines)
 
 
 def table(results: dict[str, tuple[list[float], int]]) -> str:
@@ -198,15 +299,25 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--only", nargs="*", choices=list(SERVERS), default=list(SERVERS))
     parser.add_argument("--shape", nargs="*", choices=list(SHAPES), default=list(SHAPES))
+    parser.add_argument("--edits", type=int, default=8, help="saves in the torn-read table")
+    parser.add_argument(
+        "--tables", nargs="*", choices=("latency", "torn"), default=["latency", "torn"]
+    )
     parser.add_argument("--no-write", action="store_true", help="leave BENCHMARKS.md alone")
     options = parser.parse_args()
     tables = {}
-    for shape in options.shape:
+    for shape in options.shape if "latency" in options.tables else ():
         results = {}
         for name in options.only:
             print(f"{shape}: measuring {name} ({options.rounds} rounds)...", file=sys.stderr)
             results[name] = measure(name, options.rounds, shape)
         tables[shape] = table(results)
+    if "torn" in options.tables:
+        torn = {}
+        for name in options.only:
+            print(f"torn reads: measuring {name} ({options.edits} edits)...", file=sys.stderr)
+            torn[name] = measure_torn(name, options.edits)
+        tables["torn"] = torn_table(torn)
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
@@ -222,12 +333,18 @@ def main() -> None:
         "routes": "the endpoint in `routes.py` of `fixtures/fastapi_app` (the model in `model.py`)",
         "single-file": "the endpoint in `main.py` of `fixtures/fastapi_single` (the model in the "
         "same file)",
+        "torn": f"`cfg.py` of `fixtures/asgi_publication` {options.edits} times, each save "
+        "setting `A` and `B` to the same new value, while "
+        f"{TORN_CLIENTS} clients request `GET /` back to back (it reads `cfg.A`, awaits 0.3 s, "
+        "reads `cfg.B`; the next save once every client was served the last one whole); a torn "
+        "response saw two versions of the program",
     }
     body_text = "\n".join(f"Edit {described[shape]}:\n\n{text}\n" for shape, text in tables.items())
+    command = " ".join(["python tools/bench_asgi.py", *sys.argv[1:]])
     section = (
         f"{SECTION}\n\n"
         "The model sleeps 2 s at import. Time from the save until `GET /` returns the new body "
-        f"(polled every 2 ms), {options.rounds} rounds each. `python tools/bench_asgi.py`, "
+        f"(polled every 2 ms), {options.rounds} rounds each. `{command}`, "
         f"commit {commit}, Python {platform.python_version()}, uvicorn {uvicorn.__version__}, "
         f"{os.cpu_count()} cores shared with other work: compare ratios.{others}\n\n"
         f"{body_text}"
