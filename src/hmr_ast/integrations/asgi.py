@@ -96,11 +96,9 @@ class AppFront:
             self.current = Generation(source, app, number)
             return
         release = self.boundary.hold() if self.boundary is not None else _nothing
-        switch = self._switch(source, app, time.perf_counter(), release)
         try:
-            loop.call_soon_threadsafe(self._spawn, switch)
+            loop.call_soon_threadsafe(self._begin_switch, source, app, time.perf_counter(), release)
         except RuntimeError:  # the loop has closed: the server is gone
-            switch.close()
             release()
 
     def reloaded(self) -> None:
@@ -166,30 +164,32 @@ class AppFront:
             return
         task.result()  # the app's own error, for uvicorn to report
 
-    async def _switch(
+    def _begin_switch(
         self, source: object, app: ASGIApp, asked: float, release: Callable[[], None]
     ) -> None:
-        """Start ``app`` and serve it; ``release`` lets the requests held meanwhile in."""
+        """Switch in the background; ``release`` lets the requests held meanwhile in, once
+        the switch is done, failed, or was cancelled before it ran (the server stopping)."""
+        task = self._spawn(self._switch(source, app, asked))
+        task.add_done_callback(lambda _: release())
+
+    async def _switch(self, source: object, app: ASGIApp, asked: float) -> None:
         assert self._switching is not None and self.current is not None
-        try:
-            async with self._switching:
-                if self.current.source is source:
-                    return
-                generation = Generation(source, app, self.current.number + 1)
-                error = await self._start(generation)
-                if error is not None:
-                    self._report_failed_start(error)
-                    return
-                previous, self.current = self.current, generation
-                self._retire(previous)
-                self.explain(
-                    f"serving {self.name} #{generation.number}, "
-                    f"{(time.perf_counter() - asked) * 1000:.1f} ms after the reload"
-                )
-                if self.refresher is not None:
-                    self.refresher.reload()
-        finally:
-            release()
+        async with self._switching:
+            if self.current.source is source:
+                return
+            generation = Generation(source, app, self.current.number + 1)
+            error = await self._start(generation)
+            if error is not None:
+                self._report_failed_start(error)
+                return
+            previous, self.current = self.current, generation
+            self._retire(previous)
+            self.explain(
+                f"serving {self.name} #{generation.number}, "
+                f"{(time.perf_counter() - asked) * 1000:.1f} ms after the reload"
+            )
+            if self.refresher is not None:
+                self.refresher.reload()
 
     async def _start(self, generation: Generation) -> str | None:
         if self.lifespan_mode == "off":
