@@ -9,7 +9,34 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ("__version__", "load_ipython_extension", "unload_ipython_extension")
+#: The lifecycle API (``hmr_ast/lifecycle.py``), imported on first use by the module
+#: ``__getattr__`` below, so that ``import hmr_ast`` stays cheap.
+_LIFECYCLE = (
+    "after_reload",
+    "before_reload",
+    "cache_across_reloads",
+    "data",
+    "is_active",
+    "keep",
+    "on_dispose",
+    "post_reload",
+    "pre_reload",
+    "restart_on_change",
+)
+
+__all__ = ("__version__", "load_ipython_extension", "unload_ipython_extension", *_LIFECYCLE)
+
+TYPE_CHECKING = False  # not typing's: a plain start-up does not import typing
+if TYPE_CHECKING:
+    from .lifecycle import *  # noqa: F403 - for type checkers: lifecycle's __all__
+
+
+def __getattr__(name: str) -> object:
+    if name in _LIFECYCLE:
+        from . import lifecycle
+
+        return getattr(lifecycle, name)
+    raise AttributeError(f"module 'hmr_ast' has no attribute {name!r}")
 
 
 def load_ipython_extension(shell) -> None:
