@@ -409,7 +409,15 @@ class Engine:
                 self.log(f"{name} keeps changing in an import cycle; stopped rerunning it")
                 self._scheduled.pop(name, None)
                 continue
-            changed = self._rerun_and_report(name, outcome)
+            try:
+                changed = self._rerun_and_report(name, outcome)
+            except statements.NeedsOwners as need:
+                self._make_owners_again(need, batch, pending)
+                pending.add(name)  # after them
+                continue
+            forced = batch.forced.pop(name, None)
+            if forced:
+                self._add_contributors(name, forced, batch, pending)
             if changed is None:
                 continue
             batch.add(name, changed, outcome.patched.get(name, ()))
@@ -426,6 +434,37 @@ class Engine:
                 if reader not in pending:
                     self.verbose(f"{reader}: reads {reason}, which changed")
                 pending.add(reader)
+
+    def _make_owners_again(self, need, batch, pending: set[str]) -> None:
+        """A statement adds to objects other modules made (``contributions``): their
+        statements run again first, then every contributor to them, as in a fresh run."""
+        for target in sorted(need.owners):
+            module, _, attribute = target.partition(":")
+            record = runtime.records.get(module)
+            if record is None or record.namespace is None:
+                continue
+            batch.owners.remember(target, record.namespace.get(attribute))
+            batch.forced.setdefault(module, {})[attribute] = (
+                f"made again first, because {need.reason}"
+            )
+            pending.add(module)
+            self.verbose(f"{module}: {attribute} is made again first: {need.reason}")
+
+    def _add_contributors(self, name: str, forced: dict, batch, pending: set[str]) -> None:
+        """Every module that adds to what ``name`` made again runs those statements again."""
+        from .contributions import contributors
+        from .summaries import node
+
+        made = {node(name, attribute) for attribute in forced}
+        graph = self._graph
+
+        def reach(start: str) -> set[str]:
+            return {start} | graph.descendants(start)
+
+        for module in sorted(contributors(made, reach, batch.owners) - {name}):
+            if module not in pending:
+                self.verbose(f"{module}: adds to {', '.join(sorted(made))}, made again")
+            pending.add(module)
 
     def _load(self, record: runtime.ModuleRecord, whole: bool = False) -> tuple:
         """Read a module's current file: ``(code, meta, digest, source, trees)``. An edit
@@ -609,10 +648,13 @@ class Engine:
             raise RerunFailed(str(code)) from code
         batch = self._batch
         if batch is not None and name != ENTRY and name not in self.failed:
-            from .statements import Fallback
+            from .statements import Fallback, NeedsOwners
 
             try:
                 return self._rerun_statements(record, (code, meta, digest), source, batch, trees)
+            except NeedsOwners:
+                self._loaded[name] = loaded  # for its turn after the owners
+                raise
             except Fallback as why:
                 self.verbose(f"{name}: the whole module reruns: {why}")
         if code is None:  # only its edited statements were read: now all of it is needed
@@ -665,7 +707,7 @@ class Engine:
                     record, new, source, batch, self._graph, edited, self.verbose, trees
                 )
                 result = plan.run()
-            except statements.Fallback:
+            except (statements.Fallback, statements.NeedsOwners):
                 batch.rollback_patches(mark)
                 namespace_.rollback(record, undo)
                 raise

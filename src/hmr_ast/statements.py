@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from difflib import SequenceMatcher
 from types import FunctionType, ModuleType
 
-from . import hooks, runtime, static
+from . import contributions, hooks, runtime, static
 from .changes import adopt_new_code, same_value, twins
 from .namespace import PROTECTED
 from .patching import (
@@ -52,10 +52,22 @@ class Fallback(Exception):
     """The module cannot be rerun statement by statement; the message says why."""
 
 
+class NeedsOwners(Exception):
+    """Statements of other modules made what a statement here adds to (``contributions``):
+    they must run again first, and every contributor to them after (the engine does)."""
+
+    def __init__(self, owners: set[str], reason: str) -> None:
+        super().__init__(reason)
+        self.owners = owners
+        self.reason = reason
+
+
 class Batch:
     """What changed so far in one batch, across modules: name nodes (``mod:NAME``)."""
 
     def __init__(self) -> None:
+        self.owners = contributions.Owners()  # owners made again in this batch
+        self.forced: dict[str, dict[str, str]] = {}  # module -> {name to make again: why}
         self.changed: set[str] = set()  # their value changed
         self.patched: set[str] = set()  # their object took new code in place
         self.patched_objects: set[int] = set()
@@ -254,7 +266,8 @@ class StatementRerun:
         """Statements before ``index`` that made what it changes in place, not yet run
         (``unit``: a removed statement, whose contribution must disappear)."""
         owners: set[int] = set()
-        for name in (unit or self.new_units[index])[static.MODIFIES]:
+        unit = unit or self.new_units[index]
+        for name in contributions.modified_roots(unit, self.namespace):
             targets = {name}
             value = self.namespace.get(name, _MISSING)
             if type(value) is FunctionType and value.__globals__ is self.namespace:
@@ -267,12 +280,30 @@ class StatementRerun:
                 }
             for target in targets:
                 for maker in self.makers.get(target, ()):
-                    unit = self.new_units[maker]
-                    if maker < index and maker not in ran and not unit[static.IMPORT]:
+                    made = self.new_units[maker]
+                    if maker < index and maker not in ran and not made[static.IMPORT]:
                         if isinstance(self.namespace.get(target), FunctionType):
                             continue  # calling a function is not changing it
                         owners.add(maker)
         return sorted(owners)
+
+    def _foreign(self, unit: tuple) -> set[str]:
+        """Owner nodes in other modules that the statement adds to (``contributions``)."""
+        if not (unit[static.MODIFIES] or unit[static.BASES] or unit[static.CALLS]):
+            return set()
+        near = {module for module, _name in self.record.attr_lines}
+        return contributions.targets(
+            self.name, self.namespace, unit, self._reach_of, self.batch.owners, near
+        )
+
+    def _missing_owners(self, unit: tuple) -> set[str]:
+        """Foreign owners the statement adds to that were not made again in this batch."""
+        batch = self.batch
+        return {
+            target
+            for target in self._foreign(unit)
+            if target not in batch.changed and target not in batch.owners.made_again
+        }
 
     # --- what a statement depends on --------------------------------------------------------
 
@@ -331,6 +362,10 @@ class StatementRerun:
             target = runtime.project_module_name(self.namespace.get(name))
             if target is not None and target in batch.modules and target != self.name:
                 return f"uses the module {target} itself, and its names changed"
+        if batch.owners.made_again:
+            hit = self._foreign(unit) & batch.owners.made_again.keys()
+            if hit:
+                return f"adds to {min(hit)}, which was made again"
         for chain in unit[static.CALLS]:
             where, value = self._resolve(chain)
             if id(value) in batch.patched_objects:
@@ -368,12 +403,22 @@ class StatementRerun:
             if old is None
         }
         patched_names = set(candidates.values())
+        for name, why in self.batch.forced.get(self.name, {}).items():
+            for maker in self.makers.get(name, ()):
+                must.setdefault(maker, why)
         gone_spans = []
         for index, unit in enumerate(self.old_units):
             if unit[static.BINDS] and set(unit[static.BINDS]) <= patched_names:
                 continue  # replaced by its patched twin: what it registered stays valid
             if index not in self.kept_old:  # what a removed statement added must disappear
                 gone_spans.append((unit[static.FIRST], unit[static.LAST]))
+                missing = self._missing_owners(unit)
+                if missing:
+                    raise NeedsOwners(
+                        missing,
+                        f"{self.name}: the statement that was at line {unit[static.FIRST]} "
+                        f"added to {', '.join(sorted(missing))} and is gone",
+                    )
                 for owner in self._owners(len(self.new_units), set(), unit):
                     line = self.new_units[owner][static.FIRST]
                     must.setdefault(
@@ -393,6 +438,10 @@ class StatementRerun:
             try:
                 ran = self._pass(must, candidates, recorded, gone, before, result)
                 break
+            except NeedsOwners:
+                self.batch.rollback_patches(undo_mark)
+                hooks.dispose_lines(self.name, [(1, sys.maxsize)], since=self._mark)
+                raise
             except _NeedsOwner as need:
                 self.batch.rollback_patches(undo_mark)
                 self._restore(before)
@@ -438,6 +487,13 @@ class StatementRerun:
                     line = self.new_units[owner][static.FIRST]
                     raise _NeedsOwner(
                         owner, f"line {unit[static.FIRST]} changes what line {line} made"
+                    )
+                missing = self._missing_owners(unit)
+                if missing:
+                    raise NeedsOwners(
+                        missing,
+                        f"{self.name}: line {unit[static.FIRST]} adds to "
+                        f"{', '.join(sorted(missing))}",
                     )
             self.explain(f"{self.name}: line {unit[static.FIRST]} runs again: {reason}")
             function_patch = patch is not None and type(before.get(patch)) is FunctionType
