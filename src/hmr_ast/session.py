@@ -226,6 +226,8 @@ class Session:
             self._apply_changes(retry, [])
         if ticks == 1:
             self.engine.warm_up()
+            with self.engine.lock:  # what the names read, off the first edit's path
+                self.engine.graph.reads.settle()
             for listener in self.when_settled:
                 listener()
 

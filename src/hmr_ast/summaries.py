@@ -10,9 +10,10 @@ function's own globals. A name node such as ``util:load`` gets an edge to each o
 from __future__ import annotations
 
 import functools
-from types import CodeType, FunctionType, MethodType, ModuleType
+from types import BuiltinFunctionType, CodeType, FunctionType, MethodType, ModuleType
 
 from . import runtime
+from .graph import Deferred
 
 _MAX_DEPTH = 4
 
@@ -62,18 +63,42 @@ def _project_class(cls: type) -> bool:
     return module is not None and module.namespace is not None
 
 
-def value_reads(value: object) -> set[str]:
-    """Name nodes that calling or using ``value`` may read (empty for plain data)."""
+def value_reads(value: object) -> Deferred:
+    """Name nodes that calling or using ``value`` may read (empty for plain data), worked
+    out when the graph needs them: most names of a large project are never read by another
+    module, and working all of them out made the first edit wait (``graph.Deferred``)."""
+    return Deferred(functools.partial(reads_now, value))
+
+
+def reads_now(value: object) -> set[str]:
+    """``value_reads``, worked out now."""
     into: set[str] = set()
     _collect(value, into, set(), 0)
     return into
 
 
+_BEHAVIOUR = (
+    FunctionType,
+    MethodType,
+    staticmethod,
+    classmethod,
+    property,
+    functools.partial,
+    type,
+)
+# Types of most module globals, answered without a look at the project (the graph asks
+# for every global of every module once): exact types, so project subclasses still count.
+_PLAIN = frozenset(
+    {str, int, float, bool, bytes, tuple, list, dict, set, frozenset, type(None), ModuleType}
+    | {BuiltinFunctionType}
+)
+
+
 def is_behaviour(value: object) -> bool:
-    return isinstance(
-        value,
-        (FunctionType, MethodType, staticmethod, classmethod, property, functools.partial, type),
-    ) or _project_class(type(value))
+    kind = type(value)
+    if kind in _PLAIN:
+        return False
+    return isinstance(value, _BEHAVIOUR) or _project_class(kind)
 
 
 def _collect(value: object, into: set[str], seen: set[int], depth: int) -> None:
