@@ -74,6 +74,56 @@ def test_graph_names_shows_what_a_function_reads_when_called(tmp_path):
     assert {"from": "helpers:describe", "to": "b:OTHER"} in document["names"]
 
 
+def test_graph_names_lists_each_statement_with_the_names_it_reads_and_binds(tmp_path):
+    make_project(tmp_path, CHAIN)
+    document = graph_json(tmp_path, "--names")
+    statements = {(s["module"], s["line"]): s for s in document["statements"]}
+    assert statements[("a", 4)] == {
+        "module": "a",
+        "line": 4,
+        "text": "TOTAL = BASE + c.EXTRA",
+        "binds": ["TOTAL"],
+        "reads": ["a:BASE", "a:c", "c:EXTRA"],
+        "calls": False,
+        "whole": None,
+    }
+    assert statements[("a", 1)]["reads"] == ["b:BASE"]  # a from-import reads what it imports
+    assert statements[("__main__", 4)]["whole"] == "the entry runs whole, as python runs it"
+    assert "statements" not in graph_json(tmp_path)  # only with --names
+
+
+def test_graph_statements_lead_to_what_impact_says_each_statement_reruns_for(tmp_path):
+    """Following a statement's reads, then the name edges, reaches a changed name exactly
+    when ``impact`` says the statement reruns because it reads one (same rules)."""
+    make_project(tmp_path, CHAIN)
+    document = graph_json(tmp_path, "--names")
+    name_edges: dict[str, set[str]] = {}
+    for edge in document["names"]:
+        name_edges.setdefault(edge["from"], set()).add(edge["to"])
+
+    def reach(reads: list[str]) -> set[str]:
+        found, stack = set(reads), list(reads)
+        while stack:
+            for target in name_edges.get(stack.pop(), ()):
+                if target not in found:
+                    found.add(target)
+                    stack.append(target)
+        return found
+
+    predicted = impact(tmp_path, "b.py")["statements"]["a"]
+    changed = {"b:BASE", "b:OTHER"}  # no earlier run: every name of b may change
+    bound: set[str] = set()
+    checked = 0
+    for statement in (s for s in document["statements"] if s["module"] == "a"):
+        said = next(p for p in predicted if p["line"] == statement["line"])
+        reads_changed = bool(reach(statement["reads"]) & (changed | bound))
+        assert said["runs"] == reads_changed, (statement, said)
+        if reads_changed:
+            bound |= {f"a:{name}" for name in statement["binds"]}
+            checked += 1
+    assert checked == 2  # from b import BASE; TOTAL = BASE + c.EXTRA
+
+
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
 def test_graph_dot_renders_with_graphviz_marking_the_entry_and_cycles(tmp_path):
     make_project(

@@ -3,7 +3,8 @@ running program (both are a ``DependencyGraph``).
 
 JSON: ``{"entry", "modules": [{"name", "file"}], "edges": [{"from", "to", "names"}]}``, the
 importer in ``from``; with names, also ``"names": [{"from": "a:f", "to": "b:X"}]``: what using
-a name reads (a function's body, a class's methods).
+a name reads (a function's body, a class's methods), and ``"statements"``: each top-level
+statement with the names it reads and binds (``graph_statements.py``), when given.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class GraphData:
     edges: dict[tuple[str, str], set[str]]  # (importer, imported) -> names read
     name_edges: set[tuple[str, str]] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
+    statements: list = field(default_factory=list)  # graph_statements.StatementNode
 
 
 def from_graph(
@@ -59,6 +61,8 @@ def to_json(data: GraphData, names: bool = False) -> str:
     }
     if names:
         document["names"] = [{"from": s, "to": t} for s, t in sorted(data.name_edges)]
+        if data.statements:
+            document["statements"] = [statement.as_json() for statement in data.statements]
     if data.notes:
         document["notes"] = data.notes
     return json.dumps(document, indent=2) + "\n"
@@ -102,10 +106,21 @@ def to_dot(data: GraphData, names: bool = False) -> str:
         lines.append(f"  {_quote(source)} -> {_quote(target)}{suffix};")
     if names:
         name_nodes = {n for edge in data.name_edges for n in edge}
+        for statement in data.statements:
+            name_nodes.update(statement.reads)
+            name_nodes.update(f"{statement.module}:{bound}" for bound in statement.binds)
         for name in sorted(name_nodes):
             lines.append(f"  {_quote(name)} [shape=ellipse, fontsize=10];")
         for source, target in sorted(data.name_edges):
             lines.append(f"  {_quote(source)} -> {_quote(target)} [style=dashed];")
+        for statement in data.statements:  # reads: dotted; a name bound by it: bold
+            label = _quote(f"{statement.line}: {statement.text}")
+            lines.append(f"  {_quote(statement.node)} [shape=note, fontsize=9, label={label}];")
+            for target in statement.reads:
+                lines.append(f"  {_quote(statement.node)} -> {_quote(target)} [style=dotted];")
+            for bound in statement.binds:
+                name = _quote(f"{statement.module}:{bound}")
+                lines.append(f"  {name} -> {_quote(statement.node)} [style=bold];")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -131,6 +146,18 @@ def to_mermaid(data: GraphData, names: bool = False) -> str:
                 if name not in ids:
                     lines.append(f'  {ident(name)}(["{name}"])')
             lines.append(f"  {ident(source)} -.-> {ident(target)}")
+        for statement in data.statements:
+            text = f"{statement.module}:{statement.line} {statement.text}".replace('"', "'")
+            lines.append(f'  {ident(statement.node)}[/"{text}"/]')
+            for target in statement.reads:
+                if target not in ids:
+                    lines.append(f'  {ident(target)}(["{target}"])')
+                lines.append(f"  {ident(statement.node)} -.-> {ident(target)}")
+            for bound in statement.binds:
+                name = f"{statement.module}:{bound}"
+                if name not in ids:
+                    lines.append(f'  {ident(name)}(["{name}"])')
+                lines.append(f"  {ident(name)} ==> {ident(statement.node)}")
     lines.append("  classDef entry stroke-width:3px")
     if data.entry in ids:
         lines.append(f"  class {ids[data.entry]} entry")

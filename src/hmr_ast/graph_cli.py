@@ -33,7 +33,12 @@ def _graph_parser() -> argparse.ArgumentParser:
     for name in _FORMATS:
         style.add_argument(f"--{name}", dest="format", action="store_const", const=name)
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE, not stdout")
-    parser.add_argument("--names", action="store_true", help="show name nodes (pkg.mod:NAME)")
+    parser.add_argument(
+        "--names",
+        action="store_true",
+        help="show name nodes (pkg.mod:NAME) and, from the source, each top-level statement "
+        "(pkg.mod@LINE) with the names it reads and binds",
+    )
     parser.add_argument(
         "--runtime",
         action="store_true",
@@ -85,6 +90,10 @@ def graph_main(argv: list[str]) -> int:
         analysis = _analysis(options, options.entry)
         files = {name: module.path for name, module in analysis.project.modules.items()}
         data = from_graph(analysis.graph, files, "__main__", analysis.notes())
+        if options.names:
+            from .graph_statements import statement_nodes
+
+            data.statements = statement_nodes(analysis, files)
     text = _FORMATS[options.format](data, options.names)
     _write(text, options.output)
     return 0
