@@ -1,0 +1,203 @@
+"""Import-time code that adds to an object another module made (registries, routes,
+commands, counters, subclass registries) equals a fresh run after every edit: nothing is
+added twice, removed contributions disappear, and the order is a fresh run's.
+
+Each program's entry imports its modules, then answers every line of stdin with its state
+as JSON (its loop reads the modules afresh, so it never has to rerun). After each edit the
+hot process's answer must equal ``python app.py``'s on the files as they are then.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness import HotProcess, everything, fresh_run, make_project, write
+from web_harness import get, serve, wait_until
+
+pytestmark = pytest.mark.core
+
+
+def entry(imports: str, state: str) -> str:
+    loop = f"for line in sys.stdin:\n    print(json.dumps({state}), flush=True)\n"
+    return f"import json, sys\n{imports}\n{loop}"
+
+
+def check_against_fresh(tmp_path, files: dict[str, str], edits: list[dict[str, str]]) -> list:
+    """Run app.py hot; after each edit its state must equal a fresh run's. Returns stderr."""
+    make_project(tmp_path, files)
+
+    def fresh() -> object:
+        result = fresh_run(tmp_path, "-B", "app.py", stdin="\n")
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout.splitlines()[-1])
+
+    with HotProcess.run(tmp_path, "app.py", options=("-v",), stdin=True) as hot:
+        hot.send("")
+        assert json.loads(hot.out.wait_for(r"^[\[{]").string) == fresh()
+        for edit in edits:
+            for name, text in edit.items():
+                write(tmp_path / name, text)
+            hot.err.wait_for(r"^\[hmr-ast\] reloaded ")
+            hot.send("")
+            assert json.loads(hot.out.wait_for(r"^[\[{]").string) == fresh(), edit
+        return everything(hot.err)
+
+
+REGISTRY = """\
+HANDLERS = []
+
+
+def register(function):
+    HANDLERS.append(function.__name__)
+    return function
+"""
+
+
+def test_decorator_registrations_from_several_modules_equal_a_fresh_run(tmp_path):
+    """``@registry.register`` and ``@register`` (from-imported) in two plugin modules: a
+    rename, an addition and a removal leave each registration once, in import order."""
+    a = "import registry\n\n\n@registry.register\ndef a1():\n    return 1\n"
+    b = "from registry import register\n\n\n@register\ndef b1():\n    return 1\n"
+    files = {
+        "registry.py": REGISTRY,
+        "a.py": a,
+        "b.py": b,
+        "app.py": entry("import a\nimport b\nimport registry", "registry.HANDLERS"),
+    }
+    err = check_against_fresh(
+        tmp_path,
+        files,
+        [
+            {"a.py": a.replace("a1", "a2")},
+            {"b.py": b + "\n\n@register\ndef b2():\n    return 2\n"},
+            {"a.py": "import registry\n"},
+            {"b.py": b.replace("b1", "b0")},
+        ],
+    )
+    assert any("HANDLERS is made again first" in line for line in err)
+
+
+def test_a_subclass_registry_keeps_one_entry_per_class(tmp_path):
+    """``__init_subclass__`` appends every subclass to ``Plugin.registry``: editing a
+    subclass in another module leaves two entries, not four."""
+    plugins = (
+        "from base import Plugin\n\n\nclass A(Plugin):\n    x = 1\n\n\nclass B(Plugin):\n    pass\n"
+    )
+    files = {
+        "base.py": (
+            "class Plugin:\n    registry = []\n\n"
+            "    def __init_subclass__(cls, **kwargs):\n"
+            "        super().__init_subclass__(**kwargs)\n"
+            "        Plugin.registry.append(cls.__name__)\n"
+        ),
+        "plugins.py": plugins,
+        "app.py": entry("import plugins\nimport base", "base.Plugin.registry"),
+    }
+    check_against_fresh(
+        tmp_path,
+        files,
+        [
+            {"plugins.py": plugins.replace("x = 1", "x = 2")},
+            {"plugins.py": plugins.replace("class B", "class C")},
+        ],
+    )
+
+
+def test_a_registry_that_refuses_duplicates_takes_the_new_options(tmp_path):
+    """An admin-style ``site.register(Model, **options)`` that raises on a second
+    registration: an options edit is applied, as in a fresh run."""
+    admin = "from sites import site\nfrom models import Book\n\nsite.register(Book, per_page=10)\n"
+    files = {
+        "sites.py": (
+            "class Site:\n    def __init__(self):\n        self.registry = {}\n\n"
+            "    def register(self, model, **options):\n"
+            "        if model.__name__ in self.registry:\n"
+            "            raise ValueError(f'{model.__name__} is already registered')\n"
+            "        self.registry[model.__name__] = options\n\n\nsite = Site()\n"
+        ),
+        "models.py": "class Book:\n    pass\n",
+        "admin.py": admin,
+        "app.py": entry("import admin\nimport sites", "sites.site.registry"),
+    }
+    check_against_fresh(tmp_path, files, [{"admin.py": admin.replace("10", "25")}])
+
+
+def test_counters_taken_at_import_count_as_in_a_fresh_run(tmp_path):
+    """``A = ids.next_id()`` in a.py and ``B = ids.next_id()`` in b.py: after an edit to
+    a.py, A is 1 and B is 2, as in a fresh run (not A == 3)."""
+    files = {
+        "ids.py": (
+            "_next = 0\n\n\ndef next_id():\n    global _next\n    _next += 1\n    return _next\n"
+        ),
+        "a.py": "import ids\n\nA = ids.next_id()\n",
+        "b.py": "from ids import next_id\n\nB = next_id()\n",
+        "app.py": entry("import a\nimport b", "[a.A, b.B]"),
+    }
+    check_against_fresh(
+        tmp_path,
+        files,
+        [{"a.py": "import ids\n\nA = ids.next_id()  # edited\n"}, {"b.py": files["b.py"] + "\n"}],
+    )
+
+
+def test_click_commands_from_another_module_follow_renames_and_removals(tmp_path):
+    """``@cli.command()`` in commands.py on the group made in cli.py."""
+    pytest.importorskip("click")
+    commands = (
+        "from cli import cli\n\n\n@cli.command()\ndef hello():\n    pass\n\n\n"
+        "@cli.command()\ndef bye():\n    pass\n"
+    )
+    files = {
+        "cli.py": "import click\n\n\n@click.group()\ndef cli():\n    pass\n",
+        "commands.py": commands,
+        "app.py": entry("import commands\nimport cli", "list(cli.cli.commands)"),
+    }
+    check_against_fresh(
+        tmp_path,
+        files,
+        [
+            {"commands.py": commands.replace("def hello", "def greet")},
+            {"commands.py": commands.split("\n\n\n@cli.command()\ndef bye")[0] + "\n"},
+        ],
+    )
+
+
+API = """\
+from shared import app
+
+
+@app.get("/")
+def root():
+    return {"answer": "v0"}
+"""
+
+
+def test_routes_added_to_an_app_from_another_module_are_served_once_and_fresh(tmp_path):
+    """FastAPI: ``@app.get`` in api.py on the app made in shared.py, served as main:app.
+    A path edit, an added route and a body edit are served at once, no route is doubled,
+    and the old path is gone."""
+    pytest.importorskip("fastapi")
+    make_project(
+        tmp_path,
+        {
+            "shared.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+            "api.py": API,
+            "main.py": "import api\nfrom shared import app\n",
+        },
+    )
+    hot, port = serve(tmp_path, "-v")
+    with hot:
+        assert get(port) == (200, '{"answer":"v0"}')
+        write(tmp_path / "api.py", API.replace('"/"', '"/new"'))
+        wait_until(lambda: get(port, "/new") == (200, '{"answer":"v0"}'), "the moved route")
+        assert get(port)[0] == 404
+        write(tmp_path / "api.py", API + '\n\n@app.get("/two")\ndef two():\n    return 2\n')
+        wait_until(lambda: get(port, "/two") == (200, "2"), "the added route")
+        assert get(port) == (200, '{"answer":"v0"}')
+        write(tmp_path / "api.py", API.replace('"v0"', '"v1"'))
+        wait_until(lambda: get(port) == (200, '{"answer":"v1"}'), "the edited body")
+        assert get(port, "/two")[0] == 404
+        paths = json.loads(get(port, "/openapi.json")[1])["paths"]
+        assert list(paths) == ["/"]
