@@ -3,26 +3,45 @@ is about to do: the seam between the engine and ``hmr_ast.lifecycle``.
 
 The engine calls these at fixed points of a batch; nothing else does. Statements are named
 by the lines they had when they last ran (a statement registers what it does while it runs,
-and a frame knows its line, not its statement).
+and a frame knows its line, not its statement). The work is done elsewhere: ``disposal``
+keeps what each statement registered, ``builtin_effects`` records what project code hands
+to the standard library, ``lifecycle`` is the program's own API.
+
+Importing this module (the engine does, before any project code runs) installs the
+recorders of built-in side effects, and marks this process as one hmr-ast reloads.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
+
+from . import builtin_effects, disposal, lifecycle
+
+#: The process hmr-ast reloads (a forked child has another pid, and never reloads).
+PID = os.getpid()
+
+builtin_effects.install()
 
 
 def before_batch(modules: set[str]) -> None:
     """A batch is about to rerun ``modules`` (and what depends on them)."""
+    builtin_effects.observe()
+    lifecycle.call_reload_hooks(before=True)
 
 
 def after_batch(outcome: object | None) -> None:
     """A batch ended: its ``engine.Outcome``, or None when it raised."""
+    builtin_effects.observe()
+    if outcome is not None:
+        lifecycle.call_reload_hooks(before=False)
 
 
 def mark() -> int:
     """A point in time: registrations made before it and since it can be told apart (a
     statement-level rerun's new lines overlap the old lines of statements that did not run)."""
-    return 0
+    builtin_effects.observe()
+    return disposal.mark()
 
 
 def dispose_lines(
@@ -35,22 +54,28 @@ def dispose_lines(
     """The statements of ``module`` that ran at these (first, last) lines are about to run
     again or are gone: undo what they registered (only what was registered ``before`` a
     mark, or ``since`` one, when given)."""
+    builtin_effects.observe()
+    disposal.dispose_lines(module, spans, before=before, since=since)
 
 
 def move_lines(module: str, moves: Iterable[tuple[int, int, int]], *, before: int) -> None:
     """Statements that did not run moved: ``(first, last, delta)`` in their old lines, for
     what was registered before mark ``before``."""
+    builtin_effects.observe()
+    disposal.move_lines(module, moves, before)
 
 
 def dispose_module(module: str) -> None:
     """The whole of ``module`` is about to run again, or it is gone."""
+    builtin_effects.observe()
+    disposal.dispose_module(module)
 
 
 def restart_reason(modules: set[str]) -> str | None:
     """Why an edit to ``modules`` must restart the program instead (``restart_on_change``)."""
-    return None
+    return lifecycle.restart_reason(modules)
 
 
 def restart(reason: str) -> None:
     """Replace the process with a fresh run of the same command, saying ``reason``."""
-    raise NotImplementedError(reason)
+    lifecycle.restart_process(reason)

@@ -1,0 +1,433 @@
+"""What project code hands to the standard library's singletons, recorded so it can be undone.
+
+A statement that adds a ``logging`` handler, an ``atexit`` function, a signal handler, a
+warnings filter, a ``sys.path`` entry or a codec contributes to an owner that hmr-ast cannot
+rerun: run again, it would add a second one and leave the old one in place. So the few
+functions that make such contributions are wrapped (each wrapper adds one frame and, only
+when called, a look up the stack for the project statement calling it), and ``sys.path``
+and ``sys.meta_path`` are compared with a snapshot at the points where hmr-ast gets control:
+audit events and the engine's hooks. Each contribution becomes a ``disposal`` registration of
+its statement, undone before the statement reruns or goes.
+
+``logging`` and ``mimetypes`` are not imported at start-up (``logging`` alone costs ~3.5 ms):
+they are wrapped when the program first imports them, from the ``import`` audit event.
+"""
+
+from __future__ import annotations
+
+import atexit
+import codecs
+import copyreg
+import signal
+import sys
+import threading
+import warnings
+from collections.abc import Callable
+from types import CodeType, FrameType
+
+from . import disposal, runtime
+
+_MISSING = object()
+_installed = False
+
+
+def install() -> None:
+    """Wrap the registering functions and start watching the import path; idempotent."""
+    global _installed, _path_seen, _meta_seen
+    if _installed:
+        return
+    _installed = True
+    _wrap(atexit, "register", _atexit_register)
+    _wrap(signal, "signal", _signal_signal)
+    _wrap(warnings, "_add_filter", _warnings_add_filter)
+    _wrap(copyreg, "pickle", _copyreg_pickle)
+    _wrap(codecs, "register", _codecs_register)
+    for name in _LAZY:
+        module = sys.modules.get(name)
+        if module is not None and not _initializing(module):
+            _LAZY[name]()
+    _path_seen, _meta_seen = list(sys.path), list(sys.meta_path)
+    sys.addaudithook(_on_audit)
+
+
+def _wrap(owner: object, name: str, make: Callable[[Callable], Callable]) -> None:
+    original = getattr(owner, name)
+    wrapper = make(original)
+    for attribute in ("__module__", "__name__", "__qualname__", "__doc__"):
+        try:
+            setattr(wrapper, attribute, getattr(original, attribute))
+        except (AttributeError, TypeError):
+            pass
+    wrapper.__wrapped__ = original  # type: ignore[attr-defined]
+    setattr(owner, name, wrapper)
+
+
+def _name(obj: object) -> str:
+    return getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or repr(obj)
+
+
+def _record(undo: Callable[[], object], what: str, frame: FrameType | None) -> None:
+    disposal.register_here(undo, what, frame)
+
+
+# --- atexit, signal, warnings, copyreg, codecs ----------------------------------------------
+
+
+def _atexit_register(original: Callable) -> Callable:
+    def register(func, /, *args, **kwargs):
+        result = original(func, *args, **kwargs)
+        _record(lambda: atexit.unregister(func), f"atexit.register({_name(func)})", _caller())
+        return result
+
+    return register
+
+
+def _signal_signal(original: Callable) -> Callable:
+    getsignal = signal.getsignal
+
+    def install_handler(signalnum, handler):
+        previous = original(signalnum, handler)
+
+        def undo() -> None:
+            if getsignal(signalnum) is not handler:
+                return  # replaced since: the newer handler stays
+            if threading.current_thread() is not threading.main_thread():
+                print(
+                    f"[hmr-ast] the handler of signal {signalnum} cannot be restored from this "
+                    "thread (only the main thread may set signal handlers); it stays",
+                    file=sys.stderr,
+                )
+                return
+            original(signalnum, previous)
+
+        _record(undo, f"signal.signal({signalnum}, {_name(handler)})", _caller())
+        return previous
+
+    return install_handler
+
+
+def _warnings_add_filter(original: Callable) -> Callable:
+    def add_filter(*item, append):
+        present = item in warnings.filters
+        original(*item, append=append)
+        if present:
+            return  # moved to the front at most: a fresh run has it too
+
+        def undo() -> None:
+            try:
+                warnings.filters.remove(item)
+            except ValueError:
+                return
+            mutated = getattr(warnings, "_filters_mutated", None) or getattr(
+                warnings, "_filters_mutated_lock_held", None
+            )
+            if mutated is not None:
+                mutated()
+
+        _record(undo, f"warnings filter {item[:3]!r}", _caller())
+
+    return add_filter
+
+
+def _copyreg_pickle(original: Callable) -> Callable:
+    def pickle(ob_type, pickle_function, constructor_ob=None):
+        previous = copyreg.dispatch_table.get(ob_type, _MISSING)
+        original(ob_type, pickle_function, constructor_ob)
+
+        def undo() -> None:
+            if copyreg.dispatch_table.get(ob_type) is not pickle_function:
+                return
+            if previous is _MISSING:
+                del copyreg.dispatch_table[ob_type]
+            else:
+                copyreg.dispatch_table[ob_type] = previous
+
+        _record(undo, f"copyreg.pickle({_name(ob_type)})", _caller())
+
+    return pickle
+
+
+def _codecs_register(original: Callable) -> Callable:
+    def register(search_function):
+        original(search_function)
+        undo = getattr(codecs, "unregister", None)  # 3.10+
+        if undo is not None:
+            _record(
+                lambda: undo(search_function),
+                f"codecs.register({_name(search_function)})",
+                _caller(),
+            )
+
+    return register
+
+
+# --- logging and mimetypes, wrapped when imported ------------------------------------------
+
+
+def _wrap_logging() -> None:
+    import logging
+
+    _wrap(logging.Logger, "addHandler", _logger_add_handler)
+    _wrap(logging.Filterer, "addFilter", _add_filter)
+    _wrap(logging, "basicConfig", _basic_config)
+
+
+def _logger_add_handler(original: Callable) -> Callable:
+    def addHandler(self, hdlr):  # noqa: N802 - logging's name
+        present = hdlr in self.handlers
+        original(self, hdlr)
+        if not present:
+            what = f"logging handler {_name(type(hdlr))} on logger {self.name!r}"
+            _record(lambda: self.removeHandler(hdlr), what, _caller())
+
+    return addHandler
+
+
+def _add_filter(original: Callable) -> Callable:
+    def addFilter(self, filter):  # noqa: N802, A002 - logging's names
+        present = filter in self.filters
+        original(self, filter)
+        if not present:
+            _record(lambda: self.removeFilter(filter), f"logging filter {_name(filter)}", _caller())
+
+    return addFilter
+
+
+def _basic_config(original: Callable) -> Callable:
+    def basicConfig(**kwargs):  # noqa: N802 - logging's name
+        import logging
+
+        root = logging.root
+        level = root.level
+        original(**kwargs)  # its handlers are recorded by addHandler
+        if root.level != level:
+            chosen = root.level
+
+            def undo() -> None:
+                if root.level == chosen:
+                    root.setLevel(level)
+
+            _record(undo, "logging.basicConfig level", _caller())
+
+    return basicConfig
+
+
+def _wrap_mimetypes() -> None:
+    import mimetypes
+
+    _wrap(mimetypes, "add_type", _mimetypes_add_type)
+
+
+def _mimetypes_add_type(original: Callable) -> Callable:
+    def add_type(type, ext, strict=True):  # noqa: A002 - mimetypes' name
+        import mimetypes
+
+        if not mimetypes.inited:
+            mimetypes.init()  # what add_type does first anyway: not ours to undo
+        database = mimetypes._db  # type: ignore[attr-defined]
+        types, inverse = database.types_map[strict], database.types_map_inv[strict]
+        previous_type = types.get(ext, _MISSING)
+        previous_exts = list(inverse[type]) if type in inverse else None
+        original(type, ext, strict)
+
+        def undo() -> None:
+            if previous_type is _MISSING:
+                types.pop(ext, None)
+            else:
+                types[ext] = previous_type
+            if previous_exts is None:
+                inverse.pop(type, None)
+            else:
+                inverse[type] = previous_exts
+
+        _record(undo, f"mimetypes.add_type({type!r}, {ext!r})", _caller())
+
+    return add_type
+
+
+_LAZY: dict[str, Callable[[], None]] = {"logging": _wrap_logging, "mimetypes": _wrap_mimetypes}
+_importing = False
+
+
+def _initializing(module: object) -> bool:
+    return bool(getattr(getattr(module, "__spec__", None), "_initializing", False))
+
+
+def _import_wrapped(name: str) -> None:
+    """Import ``name`` now (an ``import`` event for it is under way; the import machinery
+    then finds it in ``sys.modules``) and wrap it before the program gets it."""
+    global _importing
+    _importing = True
+    try:
+        __import__(name)
+        _LAZY.pop(name)()
+    except Exception:
+        pass  # the program's own import of it reports the error as plain python would
+    finally:
+        _importing = False
+
+
+# --- sys.path and sys.meta_path --------------------------------------------------------------
+
+_path_seen: list[str] = []
+_meta_seen: list[object] = []
+#: The project code whose ``exec`` was seen last: (module, first line, code).
+_last_exec: tuple[str, int, CodeType] | None = None
+_paths: tuple[int, dict[str, str]] = (-1, {})
+_observing = False
+
+
+def _on_audit(event: str, args: tuple) -> None:
+    global _observing
+    if _observing or _importing:
+        return  # our own events (``sys._getframe`` is audited)
+    if event == "import" and _LAZY:
+        name = args[0]
+        root = name.partition(".")[0] if isinstance(name, str) else None
+        if root in _LAZY and root not in sys.modules:
+            _import_wrapped(root)
+    if len(sys.path) != len(_path_seen) or len(sys.meta_path) != len(_meta_seen):
+        _observing = True
+        try:
+            _observe(sys._getframe(1))
+        finally:
+            _observing = False
+    if event == "exec":
+        _note_exec(args[0])
+
+
+def _note_exec(code: object) -> None:
+    global _last_exec
+    if not isinstance(code, CodeType):
+        _last_exec = None
+        return
+    module = _module_of_path(code.co_filename)
+    if module is None:
+        _last_exec = None
+        return
+    first = next((line for _, _, line in code.co_lines() if line), code.co_firstlineno)
+    _last_exec = (module, first, code)
+
+
+def _module_of_path(path: str) -> str | None:
+    global _paths
+    generation, by_path = _paths
+    if generation != runtime.generation:
+        by_path = {record.path: record.name for record in list(runtime.records.values())}
+        _paths = (runtime.generation, by_path)
+    return by_path.get(path)
+
+
+def observe() -> None:
+    """Compare the import path with its snapshot, from one of the engine's hooks: what was
+    added since belongs to the project code executed last."""
+    global _observing
+    if len(sys.path) == len(_path_seen) and len(sys.meta_path) == len(_meta_seen):
+        return
+    _observing = True
+    try:
+        _observe(None)
+    finally:
+        _observing = False
+
+
+def _observe(frame: FrameType | None) -> None:
+    """Tie what was added to the import path since the snapshot to the project statement
+    that added it, seen from ``frame`` (the code running now), or None."""
+    global _path_seen, _meta_seen
+    path, meta = sys.path, sys.meta_path
+    remaining = list(_path_seen)
+    added_paths = []
+    for entry in path:
+        if entry in remaining:
+            remaining.remove(entry)
+        else:
+            added_paths.append(entry)
+    seen_ids = {id(finder) for finder in _meta_seen}
+    added_finders = [finder for finder in meta if id(finder) not in seen_ids]
+    _path_seen, _meta_seen = list(path), list(meta)
+    if not added_paths and not added_finders:
+        return
+    where = _statement_changing_path(frame)
+    if where is None:
+        return
+    module, line = where
+    for entry in added_paths:
+        disposal.register(module, line, _path_remover(entry), f"sys.path entry {entry!r}")
+    for finder in added_finders:
+        what = f"sys.meta_path finder {_name(type(finder))}"
+        disposal.register(module, line, _finder_remover(finder), what)
+
+
+def _path_remover(entry: str) -> Callable[[], None]:
+    def undo() -> None:
+        global _path_seen
+        if entry in sys.path:
+            sys.path.remove(entry)
+        _path_seen = list(sys.path)
+
+    return undo
+
+
+def _finder_remover(finder: object) -> Callable[[], None]:
+    def undo() -> None:
+        global _meta_seen
+        for index, current in enumerate(sys.meta_path):
+            if current is finder:
+                del sys.meta_path[index]
+                break
+        _meta_seen = list(sys.meta_path)
+
+    return undo
+
+
+_PATH_NAMES = ("path", "meta_path")
+
+
+def _statement_changing_path(frame: FrameType | None) -> tuple[str, int] | None:
+    """The project statement that changed the import path: the one running now (the
+    nearest statement before the current line that uses ``sys.path``, when the change is
+    seen later than it was made: at an import a few lines on) or, when no module body is
+    running, the project code executed last. None for a library's own import-time code."""
+    while frame is not None and frame.f_code.co_name != "<module>":
+        if frame.f_code.co_filename.startswith(disposal.OURS):
+            frame = None  # hmr-ast's own code runs: a rerun's statement ran before it
+            break
+        frame = frame.f_back
+    if frame is not None:
+        record = runtime.record_for(frame.f_globals)
+        if record is None:
+            return None
+        first = next((line for _, _, line in frame.f_code.co_lines() if line), 1)
+        return record.name, _touching_line(record, first, frame.f_lineno)
+    if _last_exec is None:
+        return None
+    module, first, code = _last_exec
+    record = runtime.records.get(module)
+    last = max((line for _, _, line in code.co_lines() if line), default=first)
+    return module, _touching_line(record, first, last) if record is not None else first
+
+
+def _touching_line(record: runtime.ModuleRecord, low: int, high: int) -> int:
+    """The first line of the last statement in ``low..high`` that uses ``sys.path`` or
+    ``sys.meta_path`` (from its static facts); ``high`` when none does."""
+    from . import static
+
+    facts = record.meta.get("static") or {}
+    best = None
+    for unit in facts.get("units", ()):
+        first = unit[static.FIRST]
+        if first > high or unit[static.LAST] < low:
+            continue
+        for chain in unit[static.READS]:
+            if (len(chain) > 1 and chain[0] == "sys" and chain[1] in _PATH_NAMES) or (
+                chain[0] in _PATH_NAMES
+            ):
+                best = first
+                break
+    return best if best is not None else high
+
+
+def _caller() -> FrameType:
+    """The frame that called the wrapper calling this."""
+    return sys._getframe(2)
