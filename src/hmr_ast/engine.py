@@ -402,6 +402,14 @@ class Engine:
                 continue
             if name == ENTRY or main_busy(name):
                 if not on_main or name == ENTRY:
+                    # It will run whole later: what it adds to must be made again now.
+                    missing = self._owners_missing(runtime.records[name], batch)
+                    if missing:
+                        self._make_owners_again(
+                            statements.NeedsOwners(missing, f"{name} runs again and adds to it"),
+                            batch,
+                            pending,
+                        )
                     outcome.deferred.add(name)
                     continue
             runs[name] = runs.get(name, 0) + 1
@@ -449,6 +457,31 @@ class Engine:
             )
             pending.add(module)
             self.verbose(f"{module}: {attribute} is made again first: {need.reason}")
+
+    def _owners_missing(self, record: runtime.ModuleRecord, batch) -> set[str]:
+        """Owners in other modules that ``record``'s statements add to and that were not
+        made again in this batch: what a whole-module rerun of it would add to twice."""
+        from . import static
+        from .contributions import targets
+
+        namespace = record.namespace
+        if namespace is None or self._graph is None:
+            return set()
+        graph = self._graph
+
+        def reach(start: str) -> set[str]:
+            return {start} | graph.descendants(start)
+
+        near = {module for module, _name in list(record.attr_lines)}
+        found: set[str] = set()
+        for unit in (record.meta.get("static") or {}).get("units", ()):
+            if unit[static.MODIFIES] or unit[static.BASES] or unit[static.CALLS]:
+                found |= targets(record.name, namespace, unit, reach, batch.owners, near)
+        return {
+            target
+            for target in found
+            if target not in batch.changed and target not in batch.owners.made_again
+        }
 
     def _add_contributors(self, name: str, forced: dict, batch, pending: set[str]) -> None:
         """Every module that adds to what ``name`` made again runs those statements again."""
@@ -657,6 +690,14 @@ class Engine:
                 raise
             except Fallback as why:
                 self.verbose(f"{name}: the whole module reruns: {why}")
+        if batch is not None and name != ENTRY:
+            missing = self._owners_missing(record, batch)
+            if missing:
+                from .statements import NeedsOwners
+
+                self._loaded[name] = loaded  # for its turn after the owners
+                why = f"{name} runs again whole and adds to {', '.join(sorted(missing))}"
+                raise NeedsOwners(missing, why)
         if code is None:  # only its edited statements were read: now all of it is needed
             code, meta, digest, _source, _trees = self._load(record, whole=True)
             if isinstance(code, BaseException):

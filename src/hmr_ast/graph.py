@@ -245,9 +245,17 @@ class DependencyGraph:
     def rank(self, module: str) -> int:
         """Lower ranks rerun first: a module's dependencies rank below it."""
         if self._rank is None:
+            from . import runtime
+
+            def first_imported(name: str) -> int:
+                record = runtime.records.get(name)
+                return record.order if record is not None else 1 << 30
+
             self._rank = {
                 name: index
-                for index, component in enumerate(strongly_connected(self.modules))
+                for index, component in enumerate(
+                    in_import_order(strongly_connected(self.modules), self.modules, first_imported)
+                )
                 for name in component
             }
         return self._rank.get(module, -1)
@@ -318,3 +326,33 @@ def strongly_connected(graph: Digraph) -> list[list[str]]:
                             break
                     components.append(sorted(component))
     return components
+
+
+def in_import_order(
+    components: list[list[str]], graph: Digraph, order: Callable[[str], int]
+) -> list[list[str]]:
+    """``components`` again, each still after every component it reaches, and otherwise in
+    the order a fresh run imports them: two modules that add to the same registry without
+    importing each other rerun in their import order, so the registry's order is a fresh
+    run's."""
+    import heapq
+
+    home = {name: number for number, component in enumerate(components) for name in component}
+    waiting = [0] * len(components)  # components it reaches, not placed yet
+    reached_by: list[set[int]] = [set() for _ in components]
+    for number, component in enumerate(components):
+        reaches = {home[t] for name in component for t in graph._succ[name]} - {number}
+        waiting[number] = len(reaches)
+        for target in reaches:
+            reached_by[target].add(number)
+    ready = [(min(map(order, c)), n) for n, c in enumerate(components) if not waiting[n]]
+    heapq.heapify(ready)
+    placed = []
+    while ready:
+        _, number = heapq.heappop(ready)
+        placed.append(components[number])
+        for reader in reached_by[number]:
+            waiting[reader] -= 1
+            if not waiting[reader]:
+                heapq.heappush(ready, (min(map(order, components[reader])), reader))
+    return placed

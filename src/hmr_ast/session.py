@@ -352,8 +352,9 @@ class Session:
             pass
 
     def _apply_on_main(self, work: set[str]) -> Outcome:
-        """Apply queued work here, on the main thread; the entry itself runs after it."""
-        return self.engine.apply(work - {ENTRY}, on_main=True, main_busy=lambda _: False)
+        """Apply queued work here, on the main thread; the entry itself runs after it (the
+        engine defers it, and first makes again what it adds to in other modules)."""
+        return self.engine.apply(work, on_main=True, main_busy=lambda _: False)
 
     def _run_entry(self, main: ModuleType) -> None:
         """Run (or rerun) the entry; restart it whenever the watcher asks."""
