@@ -1,11 +1,14 @@
 """Watch the directories that hold the program's project files; report batches of changes.
 
 Only the directories of loaded project modules and data files are watched, one level deep,
-so churn in ``.venv``, ``node_modules`` or ``__pycache__`` is never even seen. watchfiles'
-default 50 ms quiet period would be our latency floor, so we wait 10 ms instead. When the set of
-directories grows (a new module in a new folder), the watch restarts, and a sweep of
-content hashes catches anything saved while no watch was in place: edits made during
-start-up, before the first watch existed, are not lost either.
+so churn in ``.venv``, ``node_modules`` or ``__pycache__`` is never even seen. The native
+watcher sleeps a step, and reports once a step has passed with no new event: a save reaches
+us one to two steps after it happened. watchfiles' default 50 ms step would be our latency
+floor; 4 ms still gathers the events of one save (an editor's write and rename come within a
+millisecond) and costs 0.4% of a core while idle (0.2% at 10 ms, which was 10-20 ms of every
+edit's latency). When the set of directories grows (a new module in a new folder), the watch
+restarts, and a sweep of content hashes catches anything saved while no watch was in place:
+edits made during start-up, before the first watch existed, are not lost either.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import os
 import threading
 from collections.abc import Callable
 
-STEP_MS = 10
+STEP_MS = 4
 _IDLE_MS = 250
 
 
