@@ -179,6 +179,23 @@ def test_quiet_silences_the_reload_line(kernel: Kernel, project: Path) -> None:
     assert "[hmr-ast] reloaded quiet_mod.py: reran quiet_mod in " in loud.stderr
 
 
+def test_verbose_explains_each_decision(kernel: Kernel, project: Path) -> None:
+    write(project / "verbose_leaf.py", "A = 1\nB = 2\n")
+    write(project / "verbose_user.py", "from verbose_leaf import B\n")
+    kernel.run("import verbose_user\n%hmr_ast verbose")
+    try:
+        write(project / "verbose_leaf.py", "A = 10\nB = 2\n")
+        explained = kernel.run("pass").stderr
+    finally:
+        kernel.run("%hmr_ast verbose off")
+    assert (
+        "[hmr-ast]   verbose_user: not rerun; it reads only unchanged names of verbose_leaf"
+        in explained
+    )
+    assert "[hmr-ast] reloaded verbose_leaf.py: reran verbose_leaf in " in explained
+    assert "last: reloaded verbose_leaf.py" in kernel.run("%hmr_ast status").stdout
+
+
 def test_live_mode_applies_an_edit_while_a_cell_is_running(kernel: Kernel, project: Path) -> None:
     write(project / "live_mod.py", "N = 1\n")
     assert "live" in kernel.run("import live_mod\n%hmr_ast live").stdout

@@ -189,3 +189,9 @@ def test_excluded_files_are_not_the_projects(shell: Shell) -> None:
     assert shell.value("(vendored.V, mine.M)") == [1, 2]
     scope = shell.run("%hmr_ast scope --exclude mine.py")["stdout"]
     assert "never (--exclude): vendored.py, mine.py" in scope
+
+
+def test_loading_beside_autoreload_warns(shell: Shell) -> None:
+    shell.run("%load_ext autoreload\n%autoreload 2")
+    loaded = shell.run("%load_ext hmr_ast")
+    assert "%autoreload is loaded too" in loaded["stderr"]

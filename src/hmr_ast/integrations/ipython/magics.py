@@ -88,6 +88,8 @@ class HmrAstMagics(Magics):
         mode = "live (at once)" if session.live else "just before the next cell"
         quiet = ", quiet" if session.quiet else ""
         print(f"hmr-ast: edits apply {mode}{quiet}; {session.reloads} reloads so far")
+        if session.last_reload:
+            print(f"last: {session.last_reload}")
         roots = ", ".join(display_path(root) or "." for root in session.scope.roots)  # type: ignore[union-attr]
         print(f"project: files under {roots}")
         loaded = sorted(

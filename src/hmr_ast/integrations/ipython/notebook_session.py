@@ -45,6 +45,7 @@ class NotebookSession(Session):
         self.taken_over: list[str] = []
         self.last_errors: dict[str, str] = {}  # module -> what its last rerun raised
         self.reloads = 0
+        self.last_reload = ""  # its line, for %hmr_ast status (live mode prints it mid-cell)
         self._engine_lock = threading.RLock()  # one detection or batch at a time
         self._cell_running = False
         self._cell_thread = threading.get_ident()
@@ -54,6 +55,11 @@ class NotebookSession(Session):
 
     def start(self) -> None:
         """Install the hook, take over what was imported before, listen to cells, watch."""
+        if "autoreload" in getattr(self.shell.extension_manager, "loaded", ()):
+            self.log(
+                "%autoreload is loaded too: both would reload the same modules; "
+                "turn it off with %autoreload 0"
+            )
         self._install_hook([os.getcwd()])
         # A session loaded again (``%reload_ext``) has a new engine: its graph must take in
         # the modules an earlier one knew.
@@ -198,8 +204,6 @@ class NotebookSession(Session):
         if not outcome.reran and not rebound and not removed:
             return
         self.reloads += 1
-        if self.quiet:
-            return
         what = ", ".join(sorted(set(triggers))) or "files"
         parts = []
         if outcome.reran:
@@ -210,7 +214,9 @@ class NotebookSession(Session):
             parts.append(f"removed {', '.join(removed)} from the notebook (no longer defined)")
         if outcome.deferred:
             parts.append(f"{', '.join(sorted(outcome.deferred))} after this cell")
-        self.log(f"reloaded {what}: {'; '.join(parts)}")
+        self.last_reload = f"reloaded {what}: {'; '.join(parts)}"
+        if not self.quiet:
+            self.log(self.last_reload)
 
     def set_verbosity(self, verbosity: int) -> None:
         self.verbosity = verbosity
