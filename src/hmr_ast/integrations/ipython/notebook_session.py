@@ -55,7 +55,8 @@ class NotebookSession(Session):
 
     def start(self) -> None:
         """Install the hook, take over what was imported before, listen to cells, watch."""
-        if "autoreload" in getattr(self.shell.extension_manager, "loaded", ()):
+        loaded = getattr(self.shell.extension_manager, "loaded", ())
+        if {"autoreload", "IPython.extensions.autoreload"} & set(loaded):
             self.log(
                 "%autoreload is loaded too: both would reload the same modules; "
                 "turn it off with %autoreload 0"
