@@ -385,32 +385,41 @@ _PATH_NAMES = ("path", "meta_path")
 
 
 def _statement_changing_path(frame: FrameType | None) -> tuple[str, int] | None:
-    """The project statement that changed the import path: the one running now (the
-    nearest statement before the current line that uses ``sys.path``, when the change is
-    seen later than it was made: at an import a few lines on) or, when no module body is
-    running, the project code executed last. None for a library's own import-time code."""
+    """The project statement that changed the import path, as it is seen (at an audit event
+    or a hook, maybe a few statements later): the last statement using ``sys.path`` or
+    ``sys.meta_path`` (by its static facts) that ran in the module body running now, then
+    in the project code executed last, else the statement running now. None for a
+    library's own import-time code."""
     while frame is not None and frame.f_code.co_name != "<module>":
         if frame.f_code.co_filename.startswith(disposal.OURS):
             frame = None  # hmr-ast's own code runs: a rerun's statement ran before it
             break
         frame = frame.f_back
+    running = None
     if frame is not None:
         record = runtime.record_for(frame.f_globals)
         if record is None:
             return None
         first = next((line for _, _, line in frame.f_code.co_lines() if line), 1)
-        return record.name, _touching_line(record, first, frame.f_lineno)
-    if _last_exec is None:
-        return None
-    module, first, code = _last_exec
-    record = runtime.records.get(module)
-    last = max((line for _, _, line in code.co_lines() if line), default=first)
-    return module, _touching_line(record, first, last) if record is not None else first
+        line = _touching_line(record, first, frame.f_lineno)
+        if line is not None:
+            return record.name, line
+        running = (record.name, frame.f_lineno)
+    if _last_exec is not None:
+        module, first, code = _last_exec
+        record = runtime.records.get(module)
+        last = max((line for _, _, line in code.co_lines() if line), default=first)
+        line = _touching_line(record, first, last) if record is not None else None
+        if line is not None:
+            return module, line
+        if running is None:
+            return module, first
+    return running
 
 
-def _touching_line(record: runtime.ModuleRecord, low: int, high: int) -> int:
+def _touching_line(record: runtime.ModuleRecord, low: int, high: int) -> int | None:
     """The first line of the last statement in ``low..high`` that uses ``sys.path`` or
-    ``sys.meta_path`` (from its static facts); ``high`` when none does."""
+    ``sys.meta_path``, by its static facts."""
     from . import static
 
     facts = record.meta.get("static") or {}
@@ -425,7 +434,7 @@ def _touching_line(record: runtime.ModuleRecord, low: int, high: int) -> int:
             ):
                 best = first
                 break
-    return best if best is not None else high
+    return best
 
 
 def _caller() -> FrameType:
