@@ -201,3 +201,99 @@ def test_routes_added_to_an_app_from_another_module_are_served_once_and_fresh(tm
         assert get(port, "/two")[0] == 404
         paths = json.loads(get(port, "/openapi.json")[1])["paths"]
         assert list(paths) == ["/"]
+
+
+def test_flask_views_on_an_app_from_another_module_follow_edits(tmp_path):
+    """Flask: views.py does ``from webapp import app; @app.route(...)`` and a blueprint is
+    registered at import. Flask refuses ``app.route`` once the app has served a request;
+    each edit makes the app again, so a moved, added or removed view is served as in a
+    fresh run, through the app's own test client."""
+    pytest.importorskip("flask")
+    views = (
+        "from webapp import app\n\n\n@app.route('/')\ndef index():\n    return 'v0'\n\n\n"
+        "@app.route('/about')\ndef about():\n    return 'about'\n"
+    )
+    files = {
+        "webapp.py": "from flask import Flask\n\napp = Flask(__name__)\n",
+        "views.py": views,
+        "parts.py": (
+            "from flask import Blueprint\n\nparts = Blueprint('parts', __name__)\n\n\n"
+            "@parts.route('/part')\ndef part():\n    return 'part v0'\n"
+        ),
+        "wiring.py": (
+            "from webapp import app\nfrom parts import parts\n\napp.register_blueprint(parts)\n"
+        ),
+        "app.py": entry(
+            "import views\nimport wiring\nimport webapp",
+            "[(str(rule), webapp.app.test_client().get(str(rule)).get_data(as_text=True))"
+            " for rule in webapp.app.url_map.iter_rules() if 'static' not in str(rule)]",
+        ),
+    }
+    check_against_fresh(
+        tmp_path,
+        files,
+        [
+            {"views.py": views.replace("'v0'", "'v1'")},
+            {"views.py": views.replace("'/about'", "'/info'")},
+            {"views.py": views.split("\n\n\n@app.route('/about')")[0] + "\n"},
+            {"parts.py": files["parts.py"].replace("part v0", "part v1")},
+            {"parts.py": files["parts.py"].replace("'/part'", "'/piece'")},
+        ],
+    )
+
+
+def test_pluggy_plugins_registered_at_import_are_registered_once(tmp_path):
+    """pluggy: a PluginManager made in hooks.py, plugins registered from another module
+    (pluggy refuses a plugin registered twice)."""
+    pytest.importorskip("pluggy")
+    plugins = (
+        "from hooks import manager, implement\n\n\nclass Loud:\n    @implement\n"
+        "    def greet(self):\n        return 'LOUD'\n\n\nmanager.register(Loud(), name='loud')\n"
+    )
+    files = {
+        "hooks.py": (
+            "import pluggy\n\nspecify = pluggy.HookspecMarker('demo')\n"
+            "implement = pluggy.HookimplMarker('demo')\n\n\nclass Spec:\n    @specify\n"
+            "    def greet(self):\n        pass\n\n\nmanager = pluggy.PluginManager('demo')\n"
+            "manager.add_hookspecs(Spec)\n"
+        ),
+        "plugins.py": plugins,
+        "app.py": entry(
+            "import plugins\nimport hooks",
+            "[sorted(name for name, _ in hooks.manager.list_name_plugin()),"
+            " hooks.manager.hook.greet()]",
+        ),
+    }
+    check_against_fresh(
+        tmp_path,
+        files,
+        [
+            {"plugins.py": plugins.replace("'LOUD'", "'LOUDER'")},
+            {"plugins.py": plugins.replace("name='loud'", "name='shout'")},
+        ],
+    )
+
+
+def test_blinker_receivers_connected_at_import_fire_once(tmp_path):
+    """blinker: a signal made in signals.py, a receiver connected in another module; after
+    edits the signal reaches each receiver once (blinker's named signals are process-wide)."""
+    pytest.importorskip("blinker")
+    receivers = (
+        "from signals import ready\n\n\n@ready.connect\ndef on_ready(sender):\n    return 'r0'\n"
+    )
+    files = {
+        "signals.py": "from blinker import Signal\n\nready = Signal()\n",
+        "receivers.py": receivers,
+        "app.py": entry(
+            "import receivers\nimport signals", "[r for _, r in signals.ready.send('x')]"
+        ),
+    }
+    check_against_fresh(
+        tmp_path,
+        files,
+        [
+            {"receivers.py": receivers.replace("'r0'", "'r1'")},
+            {"receivers.py": receivers.replace("on_ready", "when_ready")},
+            {"receivers.py": receivers + "\n\n@ready.connect\ndef also(sender):\n    return 'a'\n"},
+        ],
+    )
