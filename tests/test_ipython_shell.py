@@ -195,3 +195,21 @@ def test_loading_beside_autoreload_warns(shell: Shell) -> None:
     shell.run("%load_ext autoreload\n%autoreload 2")
     loaded = shell.run("%load_ext hmr_ast")
     assert "%autoreload is loaded too" in loaded["stderr"]
+
+
+def test_a_notebook_beside_its_package_reloads_it_once_included(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    write(project / "src" / "pkgx" / "__init__.py", "")
+    write(project / "src" / "pkgx" / "core.py", "ANSWER = 1\n")
+    (project / "notebooks").mkdir()
+    shell = Shell(project / "notebooks", tmp_path / "ipython")
+    try:
+        shell.run("import sys\nsys.path.append('../src')\nimport pkgx.core\n%load_ext hmr_ast")
+        outside = shell.run("%hmr_ast status")["stdout"]
+        assert "pkgx" not in outside  # the working directory is the project, by default
+        scope = shell.run("%hmr_ast scope --include '../src/*'")
+        assert "took over 2 modules imported before hmr_ast loaded" in scope["stderr"]
+        write(project / "src" / "pkgx" / "core.py", "ANSWER = 42\n")
+        assert shell.value("pkgx.core.ANSWER") == 42
+    finally:
+        shell.close()

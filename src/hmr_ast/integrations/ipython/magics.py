@@ -22,7 +22,8 @@ USAGE = """\
                             the dependency graph: SVG with Graphviz, else Mermaid
 %hmr_ast impact FILE...     what an edit to FILE would rerun
 %hmr_ast scope [--include GLOB]... [--exclude GLOB]...
-                            which files are the project's (as hmr-ast run's flags)"""
+                            which files are the project's (as hmr-ast run's flags;
+                            a glob starting with ./ or ../ is relative to this folder)"""
 
 
 class UsageError(Exception):
@@ -32,6 +33,15 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse would exit the kernel
         raise UsageError(f"{self.prog}: {message}")
+
+
+def _anchored(glob: str) -> str:
+    """``../src/*`` as the absolute glob it means here: a relative glob only matches files
+    under the working directory (``ProjectScope``), and a notebook's package often sits
+    beside its folder."""
+    if glob.startswith(("./", "../")) or glob in (".", ".."):
+        return os.path.join(os.path.abspath(os.path.dirname(glob) or "."), os.path.basename(glob))
+    return glob
 
 
 @magics_class
@@ -137,7 +147,9 @@ class HmrAstMagics(Magics):
         parser.add_argument("--exclude", action="append", default=[], metavar="GLOB")
         options = parser.parse_args(arguments)
         if options.include or options.exclude:
-            scope = scope_for([os.getcwd()], options.include, options.exclude)
+            include = [_anchored(glob) for glob in options.include]
+            exclude = [_anchored(glob) for glob in options.exclude]
+            scope = scope_for([os.getcwd()], include, exclude)
             self.session.set_scope(scope)
         scope = self.session.scope
         print(f"project: files under {', '.join(scope.roots)}")  # type: ignore[union-attr]
