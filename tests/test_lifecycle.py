@@ -49,7 +49,7 @@ print("exported:", sorted(hmr_ast.__all__))
 
 def test_the_whole_api_is_a_harmless_no_op_under_plain_python(tmp_path):
     make_project(tmp_path, {"app.py": EVERY_FUNCTION})
-    result = fresh_run(tmp_path, "app.py")
+    result = fresh_run(tmp_path, "-B", "app.py")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[:6] == [
         "disposed",
