@@ -125,6 +125,22 @@ SCENARIOS = [
         keeps="2\n",
     ),
     Scenario(
+        "instance, across a syntax error and its fix",
+        {"shapes.py": "class Square:\n    def area(self):\n        return 1\n"},
+        "import shapes\ns = shapes.Square()",
+        [
+            (
+                {"shapes.py": "class Square:\n    def area(self):\n        return (\n"},
+                "print(s.area())",
+            ),
+            (
+                {"shapes.py": "class Square:\n    def area(self):\n        return 2\n"},
+                "print(s.area())",
+            ),
+        ],
+        keeps="1\n",
+    ),
+    Scenario(
         "error midway, then fix",
         {"calc.py": "FACTOR = 2\nOFFSET = 1\n"},
         "import calc",
