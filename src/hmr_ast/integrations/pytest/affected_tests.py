@@ -1,8 +1,8 @@
 """Which tests an edit can affect: the name nodes a test reads, and what a change reaches.
 
 A test's code is never instrumented. What it reads is its function's static summary (the
-``global.attr`` chains of its bytecode, resolved in its module), the functions and classes it
-defines in (itself, its class, ``pytestmark``) and the same for every fixture in its closure.
+``global.attr`` chains of its bytecode, resolved in its module), the members of its class it
+names, its module's ``pytestmark``, and the same for every fixture in its closure.
 A project function it calls reads more: the dependency graph has an edge from each function's
 name node to what that function reads, so a change reaches a test through any chain of calls.
 """
@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from types import FunctionType
 
 from ... import runtime
-from ...summaries import function_reads, node
+from ...summaries import function_reads, node, value_reads
+from .test_definitions import class_members
 
 
 def changed_nodes(changed: dict[str, set[str]]) -> set[str]:
@@ -22,6 +23,19 @@ def changed_nodes(changed: dict[str, set[str]]) -> set[str]:
     nodes = {node(module, name) for module, names in changed.items() for name in names}
     nodes |= {node(module, runtime.STAR) for module, names in changed.items() if names}
     return nodes
+
+
+def follow(reads, nodes: Iterable[str]) -> None:
+    """Walk the ``reads`` graph forward from ``nodes``: a graph that works out a name's reads
+    only once something reads it (``graph.Deferred``) then knows every path from a test's
+    reads to a changed node, which ``reached`` walks backwards."""
+    seen = set()
+    stack = [name for name in nodes if name in reads]
+    while stack:
+        for target in reads.successors(stack.pop()):
+            if target not in seen:
+                seen.add(target)
+                stack.append(target)
 
 
 def reached(reads, changed: Iterable[str]) -> set[str]:
@@ -42,30 +56,41 @@ def _function(obj: object) -> FunctionType | None:
     return obj if isinstance(obj, FunctionType) else None
 
 
-def code_reads(obj: object, into: set[str], defined_as: bool = True) -> None:
-    """The name nodes calling ``obj`` reads, and (``defined_as``) the node it is defined as.
-
-    A fixture leaves its own node out: its module binds a new wrapper each time it reruns,
-    and whether the fixture really changed is decided by ``pytest_fixtures`` instead."""
+def code_reads(obj: object, into: set[str]) -> None:
+    """The name nodes calling ``obj`` reads (a fixture's function, a test's)."""
     function = _function(obj)
-    if function is None:
-        return
-    record = runtime.record_for(function.__globals__)
-    if record is None:
-        return  # not project code: it does not change while we watch
-    if defined_as:
-        into.add(node(record.name, function.__qualname__.split(".")[0]))
-        into.add(node(record.name, "pytestmark"))
-    function_reads(function, into)
+    if function is not None:
+        function_reads(function, into)
 
 
 def test_reads(item) -> set[str]:
-    """Name nodes a pytest item depends on, fixtures (transitively) included."""
+    """Name nodes a pytest item depends on, fixtures (transitively) included.
+
+    Not its class's node: that node reads what every method of the class reads, so an edit
+    one test reaches would reach them all. The test reads what its own function reads, the
+    class members it names (``self.helper``) and its module's ``pytestmark``; whether its own
+    definition changed is ``test_definitions``' question."""
     into: set[str] = set()
-    code_reads(getattr(item, "function", None), into)
+    function = _function(getattr(item, "function", None))
+    if function is not None and runtime.record_for(function.__globals__) is not None:
+        module = runtime.record_for(function.__globals__).name  # type: ignore[union-attr]
+        into.add(node(module, "pytestmark"))
+        function_reads(function, into)
+        cls = getattr(item, "cls", None)
+        if cls is None:  # its own node: it may be collected from a module importing it
+            into.add(node(module, function.__name__))
+        else:
+            for value in class_members(cls, function).values():
+                into |= _value_reads(value)
     for definition in fixture_definitions(item):
-        code_reads(definition.func, into, defined_as=False)
+        code_reads(definition.func, into)
     return with_origins(into)
+
+
+def _value_reads(value: object) -> set[str]:
+    reads = value_reads(value)
+    compute = getattr(reads, "compute", None)  # a graph.Deferred: worked out when needed
+    return set(compute()) if compute is not None else set(reads)
 
 
 _MISSING = object()

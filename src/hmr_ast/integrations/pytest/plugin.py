@@ -145,6 +145,15 @@ class _Reports:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.watch.logreport(report)
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef, request):
+        """What a fixture's setup runs is its own record: a cached value built by code an
+        edit changes is built again."""
+        with self.watch.fixture_setup(fixturedef) as codes:
+            result = yield
+        self.watch.fixture_ran(fixturedef, codes)
+        return result
+
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtestloop(session: pytest.Session):

@@ -23,8 +23,12 @@ from ... import runtime
 from ...engine import Engine, Outcome
 from ...watcher import Watcher
 from . import compat
-from .affected_tests import changed_nodes, fixture_definitions, reached, test_reads
+from .affected_tests import fixture_definitions, test_reads
+from .executed_code import ExecutedCode
 from .fixtures import adopt, forget_collected, refresh_module, tear_down, under
+from .rerun_selection import Before, take_before
+from .rerun_selection import reach as reach_of
+from .test_definitions import definition, holds_iterators, iterator_params, same_definition
 
 KEYS_HELP = "keys: a = run all, f = run failed, q = quit"
 
@@ -43,7 +47,9 @@ class _KeepSession:
 class Watch:
     def __init__(self, config: pytest.Config, keys_fd: int | None) -> None:
         self.config = config
-        self.verbose = config.getoption("hmr_explain")
+        # made before pytest parses its options: read from the early arguments
+        early = getattr(config, "known_args_namespace", None)
+        self.verbose = bool(getattr(early, "hmr_explain", False))
         self.engine = Engine(log=self.log, verbose=self.explain, explaining=self.verbose)
         self.events: queue.SimpleQueue[tuple[str, object]] = queue.SimpleQueue()
         self.keys_fd = keys_fd
@@ -55,6 +61,11 @@ class Watch:
         self.import_errors: dict[str, pytest.CollectReport] = {}
         self.results: dict[str, str] = {}  # nodeid -> passed / failed / skipped
         self.pending: set[str] = set()  # collected but not run yet (a collection error)
+        self.executed = ExecutedCode()
+        #: nodeid / FixtureDef -> (recording number, project code it ran), latest run
+        self.test_code: dict[str, tuple[int, set]] = {}
+        self.fixture_code: dict[object, tuple[int, set]] = {}
+        self._records_watched = -1
 
     # --- messages ------------------------------------------------------------------
 
@@ -94,6 +105,7 @@ class Watch:
         self.session = session
         for item in session.items:
             self.files.setdefault(item.path, []).append(item)
+        self._watch_code()
         self.run_round(list(session.items), skipped=0)
         compat.end_first_run_selection(self.config)
         self.engine.warm_up()
@@ -138,6 +150,21 @@ class Watch:
         finally:
             watcher.stop()
             self._stop_keys()
+            self.executed.close()
+
+    def _watch_code(self, force: bool = False) -> None:
+        """Record the code of project modules imported since the last look (or, ``force``,
+        new code a batch made)."""
+        if force or len(runtime.records) != self._records_watched:
+            self._records_watched = len(runtime.records)
+            self.executed.watch_project_code()
+
+    def fixture_setup(self, definition) -> object:
+        """Around a fixture's setup: what it runs is its own record (``plugin``)."""
+        return self.executed.recording()
+
+    def fixture_ran(self, definition, codes: set) -> None:
+        self.fixture_code[definition] = (self.executed.recordings, codes)
 
     def _on_files(self, paths: set[str] | None) -> None:
         self.events.put(("files", paths))
@@ -210,16 +237,20 @@ class Watch:
         retry += self._new_test_files(paths - {runtime.records[m].path for m in modules})
         if not modules and not retry and not (self.engine.failed and _new_file):
             return
+        before = take_before(modules, self.all_items())
         hook, sys.excepthook = sys.excepthook, lambda *args: None  # reported pytest's way
         try:
             outcome = self.engine.apply(modules, on_main=True, main_busy=lambda _: False)
         finally:
             sys.excepthook = hook
-        self.after(outcome, retry, triggers)
+        self._watch_code(force=True)
+        self.after(outcome, retry, triggers, before)
 
     # --- a batch -------------------------------------------------------------------
 
-    def after(self, outcome: Outcome, retry: list[Path], triggers: list[str]) -> None:
+    def after(
+        self, outcome: Outcome, retry: list[Path], triggers: list[str], before: Before
+    ) -> None:
         session = self.session
         assert session is not None
         manager = session._fixturemanager
@@ -227,7 +258,7 @@ class Watch:
         recovered = {name for name in outcome.reran if self.import_errors.pop(name, None)}
         for name, error in outcome.errors.items():
             self.import_errors[name] = self._error_report(name, error)
-        affected = reached(self.engine.graph.reads, changed_nodes(outcome.changed))
+        self._rebuild_iterator_modules(outcome)
         fresh: set = set()
         recollect: set[Path] = set(retry)
         everything_under: list[Path] = []
@@ -243,9 +274,7 @@ class Watch:
                 # the last good one again (the screen showed its error, not their results).
                 whole_files.add(collector.path)
             if collector is not None:
-                if not compat.FIXTURES_PER_NODE:  # from 9.1, collecting registers them again
-                    fresh |= refresh_module(manager, module, collector.nodeid)
-                    forget_collected(manager, module, collector.nodeid)
+                fresh |= self._forget_fixtures(module, collector)
                 recollect.add(collector.path)
             elif plugins.is_registered(module):
                 directory = self._plugin_directory(module)
@@ -263,28 +292,106 @@ class Watch:
                     if hooks:
                         everything_under.append(directory)
         new_ids = self._recollect(recollect, fresh)
-        for definition in _cached_definitions(manager):
-            if any(n in affected for n in _reads_of(definition)):
-                tear_down(definition)
-                fresh.add(definition)
+        items = self.all_items()
+        reads = {item.nodeid: test_reads(item) for item in items}
+        fixtures = {fixture: _reads_of(fixture) for fixture in _cached_definitions(manager)}
+        read = set().union(*reads.values(), *fixtures.values())
+        reach = reach_of(self.engine.graph.reads, outcome, before, self.executed.available, read)
+        covers = self._covers
+        for fixture, fixture_reads in fixtures.items():
+            if reach.why(fixture_reads, self.fixture_code.get(fixture), covers):
+                tear_down(fixture)
+                fresh.add(fixture)
+        redefined = {
+            item.nodeid
+            for path in recollect
+            for item in self.files.get(path, ())
+            if item.nodeid in before.definitions
+            and not same_definition(before.definitions[item.nodeid], definition(item))
+        }
         chosen = []
-        for item in self.all_items():
-            if (
-                item.nodeid in new_ids
-                or item.path in whole_files
-                or item.nodeid in self.pending
-                or any(d in fresh for d in fixture_definitions(item))
-                or any(directory in item.path.parents for directory in everything_under)
-                or not affected.isdisjoint(test_reads(item))
-            ):
+        why: dict[str, str] = {}
+        for item in items:
+            reason = (
+                (item.nodeid in new_ids and "new")
+                or (item.nodeid in redefined and "its definition changed")
+                or (item.path in whole_files and "its file is back from an error")
+                or (item.nodeid in self.pending and "waited for a collection error")
+                or (any(d in fresh for d in fixture_definitions(item)) and "a fixture changed")
+                or (
+                    any(directory in item.path.parents for directory in everything_under)
+                    and "a conftest hook changed"
+                )
+                or reach.why(reads[item.nodeid], self.test_code.get(item.nodeid), covers)
+            )
+            if reason:
                 chosen.append(item)
+                why[item.nodeid] = reason
+        chosen = self._rebuild_iterator_params(chosen, recollect, fresh)
         if self.verbose:
             for item in chosen:
-                self.explain(f"{item.nodeid}: affected")
+                self.explain(f"{item.nodeid}: {why.get(item.nodeid, 'affected')}")
         what = ", ".join(sorted(set(triggers))) or "files"
         total = len(self.all_items())
         self.log(f"{what} changed: {len(chosen)} of {total} tests affected")
         self.run_round(chosen, skipped=total - len(chosen))
+
+    def _forget_fixtures(self, module, collector: pytest.Module) -> set:
+        """Before a test module is collected again: its fixtures brought up to date."""
+        if compat.FIXTURES_PER_NODE:  # from 9.1, collecting registers them again
+            return set()
+        manager = self.session._fixturemanager  # type: ignore[union-attr]
+        fresh = refresh_module(manager, module, collector.nodeid)
+        forget_collected(manager, module, collector.nodeid)
+        return fresh
+
+    def _rebuild_iterator_params(self, chosen: list, recollected: set[Path], fresh: set) -> list:
+        """A chosen test whose parameter is an iterator (made at import, consumed by its
+        first run) gets a new one, as in a fresh run: its module runs again as a whole and is
+        collected again. Returns ``chosen`` with those tests' new items."""
+        stale = {
+            item.path: item.module
+            for item in chosen
+            if item.path not in recollected and iterator_params(item)
+        }
+        if not stale:
+            return chosen
+        rebuilt: set[Path] = set()
+        for path, module in stale.items():
+            self.explain(f"{module.__name__}: a test's parameter is an iterator; runs again")
+            try:
+                self.engine.rerun(module.__name__)
+            except Exception as error:  # noqa: BLE001 - reported like any import error
+                cause = error.__cause__ or error
+                self.import_errors[module.__name__] = self._error_report(module.__name__, cause)
+                continue
+            fresh |= self._forget_fixtures(module, self.collectors[path])
+            rebuilt.add(path)
+        self._recollect(rebuilt, fresh)
+        wanted = {item.nodeid for item in chosen}
+        return [item for item in self.all_items() if item.nodeid in wanted]
+
+    def _covers(self, number: int, module: str) -> bool:
+        """Whether recording ``number`` saw the code of ``module`` (watched before it)."""
+        since = self.executed.watched_modules.get(module)
+        return since is not None and number > since
+
+    def _rebuild_iterator_modules(self, outcome: Outcome) -> None:
+        """A test module that reran in part and holds an iterator at module level (a
+        generator made at import, which its first run consumed) runs again as a whole, as a
+        fresh import would: a statement rerun reading it would see it consumed."""
+        by_module = {c.obj.__name__: c for c in self.collectors.values() if _imported(c)}
+        for name in list(outcome.reran):
+            module = sys.modules.get(name)
+            if name not in by_module or module is None or not holds_iterators(vars(module)):
+                continue
+            self.explain(f"{name}: holds an iterator made at import; runs again as a whole")
+            try:
+                changed = self.engine.rerun(name)
+            except Exception as error:  # noqa: BLE001 - reported like any import error
+                self.import_errors[name] = self._error_report(name, error.__cause__ or error)
+                continue
+            outcome.changed[name] = outcome.changed.get(name, set()) | changed
 
     def _error_report(self, name: str, error: BaseException) -> pytest.CollectReport:
         from _pytest._code import ExceptionInfo
@@ -408,7 +515,11 @@ class Watch:
                 self.results.pop(item.nodeid, None)
                 item._report_sections = []  # an item that ran before keeps its old output
                 item.user_properties = []
-                item.config.hook.pytest_runtest_protocol(item=item, nextitem=following)
+                with self.executed.recording() as codes:
+                    number = self.executed.recordings
+                    item.config.hook.pytest_runtest_protocol(item=item, nextitem=following)
+                self.test_code[item.nodeid] = (number, codes)
+                self._watch_code()
                 if session.shouldstop or session.shouldfail:
                     break
         finally:
@@ -447,5 +558,5 @@ def _reads_of(definition) -> set[str]:
     from .affected_tests import code_reads
 
     into: set[str] = set()
-    code_reads(definition.func, into, defined_as=False)
+    code_reads(definition.func, into)
     return into

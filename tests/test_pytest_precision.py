@@ -1,0 +1,167 @@
+"""``hmr-ast pytest`` reruns the tests an edit can change, not every test near it, and a
+rerun sees what a fresh run would (a parameter made from a generator is made again).
+
+Each test starts a real ``hmr-ast pytest -v`` on a project in tmp_path, edits a file on disk
+and reads which tests the round ran. Marked ``core``: ``tools/check`` runs them on every
+supported Python, where what a test really ran is recorded (3.12+) or not (3.10, 3.11).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness import HotProcess, make_project, write
+
+pytestmark = pytest.mark.core
+
+RESULT = re.compile(r"^(test_\S+::\S+) (PASSED|FAILED|ERROR)")
+#: sys.monitoring records which functions each test ran
+RECORDS_WHAT_RAN = sys.version_info >= (3, 12)
+
+SHAPES = (
+    "class Shape:\n"
+    "    def area(self):\n"
+    "        return 1\n\n"
+    "    def name(self):\n"
+    "        return 'shape'\n\n\n"
+    "def helper():\n"
+    "    return 5\n"
+)
+
+PROJECT = {
+    "shapes.py": SHAPES,
+    "test_area.py": (
+        "from shapes import Shape\n\n\ndef test_area():\n    assert Shape().area() == 1\n"
+    ),
+    "test_name.py": (
+        "from shapes import Shape\n\n\ndef test_name():\n    assert Shape().name() == 'shape'\n"
+    ),
+    "test_mixed.py": (
+        "import shapes\n\n\n"
+        "class TestMixed:\n"
+        "    def test_calls_area(self):\n"
+        "        assert shapes.Shape().area() == 1\n\n"
+        "    def test_calls_helper(self):\n"
+        "        assert shapes.helper() == 5\n\n"
+        "    def test_only_imports(self):\n"
+        "        assert shapes.__name__ == 'shapes'\n"
+    ),
+}
+
+
+def hot_pytest(root: Path, *args: str) -> HotProcess:
+    return HotProcess(
+        [sys.executable, "-m", "hmr_ast", "pytest", "-v", "-p", "no:cacheprovider", *args],
+        root,
+    )
+
+
+def round_results(hot: HotProcess, start: int) -> dict[str, str]:
+    """The tests the round that began at output line ``start`` ran, and their outcomes."""
+    hot.out.wait_for(r"^=+ .* in [\d.]+s")
+    return {
+        m.group(1): m.group(2)
+        for line in hot.out.seen[start:]
+        if (m := RESULT.match(line)) is not None
+    }
+
+
+def test_an_edit_to_one_method_reruns_the_tests_that_call_it_not_its_neighbours(
+    tmp_path: Path,
+) -> None:
+    make_project(tmp_path, PROJECT)
+    with hot_pytest(tmp_path) as hot:
+        hot.out.wait_for(r"^=+ 5 passed")
+        hot.err.wait_for(r"watching")
+        start = len(hot.out.seen)
+        write(tmp_path / "shapes.py", SHAPES.replace("return 1", "return 2"))
+        ran = round_results(hot, start)
+    callers = {
+        "test_area.py::test_area": "FAILED",
+        "test_mixed.py::TestMixed::test_calls_area": "FAILED",
+    }
+    if RECORDS_WHAT_RAN:  # exactly the tests that ran Shape.area
+        assert ran == callers
+    else:  # the tests that use Shape at all: test_name may call area
+        assert ran == {**callers, "test_name.py::test_name": "PASSED"}
+    # never the tests of the same class that do not use Shape, nor those only importing it
+    assert "test_mixed.py::TestMixed::test_calls_helper" not in ran
+    assert "test_mixed.py::TestMixed::test_only_imports" not in ran
+
+
+def test_a_fixture_that_ran_the_edited_method_is_built_again(tmp_path: Path) -> None:
+    make_project(
+        tmp_path,
+        {
+            **PROJECT,
+            "conftest.py": (
+                "import pytest\n\nimport shapes\n\n\n"
+                "@pytest.fixture(scope='session')\n"
+                "def area():\n"
+                "    return shapes.Shape().area()\n"
+            ),
+            "test_fixture.py": "def test_uses_area(area):\n    assert area == 1\n",
+        },
+    )
+    with hot_pytest(tmp_path) as hot:
+        hot.out.wait_for(r"^=+ 6 passed")
+        hot.err.wait_for(r"watching")
+        start = len(hot.out.seen)
+        write(tmp_path / "shapes.py", SHAPES.replace("return 1", "return 3"))
+        ran = round_results(hot, start)
+    # the session fixture ran Shape.area: built again, and its test reruns, as in a fresh run
+    assert ran["test_fixture.py::test_uses_area"] == "FAILED"
+
+
+GENERATED = {
+    "bag.py": (
+        "class Bag:\n"
+        "    def __init__(self, items):\n"
+        "        self.items = list(items)\n\n"
+        "    def size(self):\n"
+        "        return len(self.items)\n\n\n"
+        "def total(numbers):\n"
+        "    return sum(numbers)\n"
+    ),
+    "test_bag.py": (
+        "import pytest\n\nimport bag\n\n"
+        "NUMBERS = (n for n in [1, 2, 3])  # consumed when the class below is made\n\n\n"
+        "class TestBag:\n"
+        "    @pytest.mark.parametrize('full', [bag.Bag(NUMBERS)])\n"
+        "    def test_size(self, full):\n"
+        "        assert full.size() == 3\n\n\n"
+        "@pytest.mark.parametrize('numbers', [iter([1, 2])])  # consumed by the test\n"
+        "def test_total(numbers):\n"
+        "    assert bag.total(numbers) == 3\n"
+    ),
+}
+
+
+def test_parameters_made_from_iterators_are_made_again_as_in_a_fresh_run(
+    tmp_path: Path,
+) -> None:
+    make_project(tmp_path, GENERATED)
+    with hot_pytest(tmp_path) as hot:
+        hot.out.wait_for(r"^=+ 2 passed")
+        hot.err.wait_for(r"watching")
+        # Bag's code changes: the class statement calling Bag(...) is made again, and a
+        # statement rerun alone would give it the consumed generator (size 0)
+        start = len(hot.out.seen)
+        write(
+            tmp_path / "bag.py",
+            GENERATED["bag.py"].replace("len(self.items)", "len(self.items) + 0"),
+        )
+        assert round_results(hot, start)["test_bag.py::TestBag::test_size[full0]"] == "PASSED"
+        # total's code changes: test_total reruns, with a new iterator, not the spent one
+        start = len(hot.out.seen)
+        write(
+            tmp_path / "bag.py",
+            GENERATED["bag.py"]
+            .replace("len(self.items)", "len(self.items) + 0")
+            .replace("sum(numbers)", "sum(list(numbers))"),
+        )
+        assert round_results(hot, start)["test_bag.py::test_total[numbers0]"] == "PASSED"
