@@ -10,10 +10,12 @@ hot process's answer must equal ``python app.py``'s on the files as they are the
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
-from harness import HotProcess, everything, fresh_run, make_project, write
+from harness import HotProcess, clean_env, everything, fresh_run, make_project, write
 from web_harness import get, serve, wait_until
 
 pytestmark = pytest.mark.core
@@ -297,3 +299,53 @@ def test_blinker_receivers_connected_at_import_fire_once(tmp_path):
             {"receivers.py": receivers + "\n\n@ready.connect\ndef also(sender):\n    return 'a'\n"},
         ],
     )
+
+
+def test_impact_predicts_owners_made_again_and_their_contributors(tmp_path):
+    """``hmr-ast impact`` names the owner statement made again and every contributor, and
+    lists every module the engine then reruns (recall), for a registry, a counter and an
+    app with routes from another module."""
+    a = "import registry\n\n\n@registry.register\ndef a1():\n    return 1\n"
+    files = {
+        "registry.py": REGISTRY,
+        "a.py": a,
+        "b.py": "from registry import register\n\n\n@register\ndef b1():\n    return 1\n",
+        "ids.py": (
+            "_next = 0\n\n\ndef next_id():\n    global _next\n    _next += 1\n    return _next\n"
+        ),
+        "c.py": "import ids\n\nC = ids.next_id()\n",
+        "d.py": "from ids import next_id\n\nD = next_id()\n",
+        "app.py": entry(
+            "import a\nimport b\nimport c\nimport d\nimport registry",
+            "[registry.HANDLERS, c.C, d.D]",
+        ),
+    }
+    edits = [
+        ("a.py", a.replace("a1", "a2"), {"registry", "a", "b"}),
+        ("c.py", "import ids\n\nC = ids.next_id()  # edited\n", {"ids", "c", "d"}),
+    ]
+    make_project(tmp_path, files)
+    with HotProcess.run(tmp_path, "app.py", options=("-v",), stdin=True) as hot:
+        hot.send("")
+        hot.out.wait_for(r"^\[")
+        for path, text, expected in edits:
+            write(tmp_path / path, text)
+            line = hot.err.wait_for(r"^\[hmr-ast\] reloaded ").string
+            reran = set(line.split(": reran ")[1].split(" in ")[0].split(", "))
+            assert reran == expected, line
+    # The same statements edited back, against the versions that ran last (the cache's).
+    for path, _text, expected in edits:
+        write(tmp_path / path, files[path])
+        result = subprocess.run(
+            [sys.executable, "-m", "hmr_ast", "impact", "--json", "app.py", path],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=clean_env(),
+        )
+        assert result.returncode == 0, result.stderr
+        predicted = json.loads(result.stdout)
+        assert expected <= set(predicted["order"]), predicted["order"]
+        owner = {"a.py": "registry", "c.py": "ids"}[path]
+        assert any(why.startswith("makes ") for why in predicted["reasons"][owner])

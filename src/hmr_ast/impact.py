@@ -226,6 +226,7 @@ class Analysis:
         self._binders: dict[str, dict[str, list[int]]] = {}
         self._aliases: dict[str, dict[str, tuple]] = {}
         self._plain: dict[tuple[str, str], bool] = {}
+        self._maker_names: dict[str, frozenset[str]] = {}
         self._unit_reads: dict[tuple[str, int], set[str]] = {}
         self._reached: dict[tuple[str, int], set[str]] = {}
         for module in project.modules.values():
@@ -604,11 +605,48 @@ class Analysis:
 
     def predict(self, edited_modules: Iterable[str]) -> Prediction:
         """Which modules an edit of ``edited_modules`` reruns, in order, and why."""
+        from .impact_statements import plan
+
         edits = self._edits = set(edited_modules)
         reasons: dict[str, list[str]] = {name: ["edited"] for name in edits}
         by_edit = {name: self.edited_names(self.project.modules[name]) for name in edits}
         changed: set[str] = set()
-        queue = list(edits)
+        self._propagate(list(edits), reasons, changed, by_edit)
+        # Statements that add to objects other modules made: those owners are made again,
+        # and every contributor to them runs again (the engine's ``contributions``).
+        made: dict[str, str] = {}
+        forced: dict[str, dict[int, str]] = {}
+        while True:
+            statements = {
+                name: plan(
+                    self, self.project.modules[name], changed, name in edits, forced.get(name)
+                )
+                for name in reasons
+            }
+            new: dict[str, str] = {}
+            for name, found in statements.items():
+                module = self.project.modules[name]
+                for index, statement in enumerate(found):
+                    if not statement.runs:
+                        continue
+                    for owner in self.owners_of(module, index):
+                        if owner not in changed and owner not in made and owner not in new:
+                            new[owner] = f"{display_path(module.path)}:{statement.line} adds to it"
+            if not new:
+                break
+            made.update(new)
+            queue = self._make_again(new, reasons, changed, forced, set(made))
+            self._propagate(queue, reasons, changed, by_edit)
+        order = sorted(reasons, key=lambda m: (m == ENTRY, self.graph.rank(m), m))
+        reasons = {name: sorted(why) for name, why in reasons.items()}
+        statements = {
+            name: plan(self, self.project.modules[name], changed, name in edits, forced.get(name))
+            for name in order
+        }
+        return Prediction(order, reasons, changed, statements)
+
+    def _propagate(self, queue: list[str], reasons: dict, changed: set[str], by_edit) -> None:
+        """From the modules in ``queue``, which modules rerun and which names may change."""
         while queue:
             name = queue.pop()
             module = self.project.modules[name]
@@ -620,27 +658,123 @@ class Analysis:
             if not fresh:
                 continue
             changed |= fresh
-            for importer in self._star_importers.get(name, ()):
-                if node(name, STAR) in changed and importer in reasons:
-                    queue.append(importer)  # it binds the names that changed here
-            for reader, reason in self.graph.dependents(fresh).items():
-                if reader == name or reader not in self.project.modules:
-                    continue
-                via = self._via(reader, reason)
-                why = f"reads {reason}" if via == reason else f"reads {via}, which reads {reason}"
-                if reader not in reasons:
-                    reasons[reader] = [why]
-                elif why not in reasons[reader] and "edited" not in reasons[reader]:
-                    reasons[reader].append(why)
-                queue.append(reader)
-        order = sorted(reasons, key=lambda m: (m == ENTRY, self.graph.rank(m), m))
-        reasons = {name: sorted(why) for name, why in reasons.items()}
-        from .impact_statements import plan
+            self._readers_of(name, fresh, reasons, changed, queue)
 
-        statements = {
-            name: plan(self, self.project.modules[name], changed, name in edits) for name in order
-        }
-        return Prediction(order, reasons, changed, statements)
+    def _readers_of(self, name: str, fresh: set[str], reasons, changed, queue: list[str]) -> None:
+        for importer in self._star_importers.get(name, ()):
+            if node(name, STAR) in changed and importer in reasons:
+                queue.append(importer)  # it binds the names that changed here
+        for reader, reason in self.graph.dependents(fresh).items():
+            if reader == name or reader not in self.project.modules:
+                continue
+            via = self._via(reader, reason)
+            why = f"reads {reason}" if via == reason else f"reads {via}, which reads {reason}"
+            if reader not in reasons:
+                reasons[reader] = [why]
+            elif why not in reasons[reader] and "edited" not in reasons[reader]:
+                reasons[reader].append(why)
+            queue.append(reader)
+
+    def _make_again(
+        self, new: dict[str, str], reasons, changed: set[str], forced, made: set[str]
+    ) -> list[str]:
+        """Owners made again: their statements and every contributor's run; returns the
+        modules whose names that may change."""
+        queue: list[str] = []
+        for owner, why in new.items():
+            module, _, name = owner.partition(":")
+            for index in self._binders.get(module, {}).get(name, ()):
+                forced.setdefault(module, {})[index] = f"made again first: {why}"
+            reasons.setdefault(module, []).append(f"makes {name} again: {why}")
+            changed.add(owner)
+            self._readers_of(module, {owner}, reasons, changed, queue)
+        for module in self.project.modules.values():
+            for index in range(len(module.units)):
+                hit = self.owners_of(module, index) & made
+                if hit:
+                    why = f"adds to {min(hit)}, which is made again"
+                    forced.setdefault(module.name, {}).setdefault(index, why)
+                    if module.name not in reasons:
+                        reasons[module.name] = [why]
+                    queue.append(module.name)
+        return queue
+
+    # --- side effects on objects other modules made ------------------------------------------
+
+    def _makers(self, module: str) -> frozenset[str]:
+        """Names a statement of ``module`` binds to an object it makes (not imports)."""
+        found = self._maker_names.get(module)
+        if found is None:
+            target = self.project.modules.get(module)
+            found = frozenset(
+                name
+                for unit in (target.units if target is not None else ())
+                if not unit[static.IMPORT]
+                for name in unit[static.BINDS]
+                if name not in unit[static.MODIFIES]
+            )
+            self._maker_names[module] = found
+        return found
+
+    def owners_of(self, module: Module, index: int) -> set[str]:
+        """Name nodes of objects other modules made that unit ``index`` adds to (the
+        engine's ``contributions.targets``, from source: every candidate, for recall)."""
+        unit = module.units[index]
+        if not (unit[static.MODIFIES] or unit[static.CALLS]):
+            return set()
+        makers = self._makers(module.name)
+        aliases = self._aliases.get(module.name, {})
+        found: set[str] = set()
+        for root in unit[static.MODIFIES]:
+            if root in makers:
+                continue
+            alias = aliases.get(root)
+            if alias is None:
+                continue
+            target = self.module_bound(module.name, root)
+            if target is not None:
+                for chain in (*unit[static.READS], *unit[static.CALLS]):
+                    if chain[0] == root and len(chain) > 1:
+                        found |= self._made_by(*self.origin(target, chain[1]))
+            elif alias[0] == "name":
+                found |= self._made_by(*self.origin(alias[1], alias[2]))
+        for chain in unit[static.CALLS]:
+            definition = self._definition(module.name, chain)
+            if definition is not None and "." not in definition[1]:
+                found |= self._made_by(*definition, rebinds_only=True)
+        return {target for target in found if not target.startswith(module.name + ":")}
+
+    def _made_by(self, module: str, name: str, rebinds_only: bool = False) -> set[str]:
+        """The owners behind ``module:name``: itself if a statement there makes it, or, for
+        a function, the globals of its module it changes (appends to, or rebinds)."""
+        target = self.project.modules.get(module)
+        if target is None or name not in self._makers(module):
+            return set()
+        functions = target.facts.get("returns", {})
+        if name not in functions:
+            return set() if rebinds_only else {node(module, name)}
+        import networkx as nx
+
+        prefix = module + ":"
+        start = node(module, name)
+        reached = nx.descendants(self.graph.reads, start) if start in self.graph.reads else set()
+        names = {n[len(prefix) :] for n in reached if n.startswith(prefix)}
+        found = {node(module, n) for n in names & target.global_stores}
+        if not rebinds_only:
+            found |= {
+                node(module, n)
+                for n in names
+                if n in self._makers(module) and n not in functions and not self._defines(module, n)
+            }
+        return found
+
+    def _defines(self, module: str, name: str) -> bool:
+        """Whether ``module:name`` is bound by a def or class statement."""
+        target = self.project.modules[module]
+        return any(
+            target.units[index][static.HEADER] is not None
+            for index in self._binders.get(module, {}).get(name, ())
+        )
 
     def _via(self, reader: str, target: str) -> str:
         """The name ``reader`` reads that leads to ``target`` (itself, or a function that

@@ -29,9 +29,12 @@ class Statement:
     calls: bool  # it calls something at import time (a model load, an app made)
 
 
-def plan(analysis, module, changed: set[str], edited: bool) -> list[Statement]:
+def plan(
+    analysis, module, changed: set[str], edited: bool, forced: dict[int, str] | None = None
+) -> list[Statement]:
     """The statements of ``module`` (an ``impact.Module``) in source order, with whether
-    they run again when ``changed`` (name nodes) may change, and why."""
+    they run again when ``changed`` (name nodes) may change, and why (``forced``: statements
+    that run for another reason, by index: an owner made again, a contributor to one)."""
     units = module.units
     if module.error or not units:
         return []
@@ -57,6 +60,8 @@ def plan(analysis, module, changed: set[str], edited: bool) -> list[Statement]:
                 before[unit[static.PRINT]] -= 1
             else:
                 why = "edited"
+        if why is None and forced:
+            why = forced.get(index)
         if why is None:
             hit = analysis._reach(module, index) & (changed | own)
             if hit:
