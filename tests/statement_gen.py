@@ -11,6 +11,7 @@ One module, ``mod.py``, holds a sequence of statements over a leaf module ``leaf
         def get(self): return self.BASE + 5
     L5 = hit('s5', [])                          # a list, and statements that add to it
     L5.append(hit('s6', 3 + V3))
+    reg.ITEMS.append(hit('s7', V3))             # adds to a list another module made
 
 ``hit`` and ``mark`` (in ``counter.py``) record each execution of a statement by its id and
 return what they are given, so that a test can tell which statements ran after an edit.
@@ -31,7 +32,7 @@ LEAF_NAMES = ("X0", "X1", "X2")
 @dataclass
 class Stmt:
     id: str  # also the statement's text key: s<n>
-    kind: str  # "V", "f", "C", "L" (a list), "A" (an append to a list)
+    kind: str  # "V", "f", "C", "L" (a list), "A" (an append to it), "R" (to reg.ITEMS)
     name: str  # what it binds (for "A": the list it appends to)
     literal: int
     refs: list[str] = field(default_factory=list)  # own names (V, f, C) or leaf.X<n>
@@ -69,16 +70,19 @@ def render_statement(stmt: Stmt, kinds: dict[str, str]) -> str:
         )
     if stmt.kind == "L":
         return f"{stmt.name} = hit({stmt.id!r}, [])\n"
+    if stmt.kind == "R":
+        return f"reg.ITEMS.append(hit({stmt.id!r}, {expression}))\n"
     return f"{stmt.name}.append(hit({stmt.id!r}, {expression}))\n"
 
 
 def render(program: Program) -> dict[str, str]:
-    kinds = {s.name: s.kind for s in program.statements if s.kind != "A"}
+    kinds = {s.name: s.kind for s in program.statements if s.kind not in ("A", "R")}
     body = "".join(render_statement(s, kinds) + "\n" for s in program.statements)
     return {
         "counter.py": COUNTER,
         "leaf.py": "".join(f"{name} = {value}\n" for name, value in program.leaf.items()),
-        "mod.py": "import leaf\nfrom counter import hit, mark\n\n" + body,
+        "reg.py": "ITEMS = []\n",
+        "mod.py": "import leaf\nimport reg\nfrom counter import hit, mark\n\n" + body,
         "app.py": APP,
     }
 
@@ -107,6 +111,7 @@ import sys
 
 import counter
 import mod
+import reg
 
 
 def snapshot():
@@ -118,6 +123,7 @@ def snapshot():
             state[key] = value()
         elif key.startswith("C"):
             state[key] = value().get()
+    state["reg.ITEMS"] = reg.ITEMS
     return state
 
 
@@ -129,7 +135,7 @@ for line in sys.stdin:
 
 
 def defined_before(program: Program, position: int) -> list[Stmt]:
-    return [s for s in program.statements[:position] if s.kind != "A"]
+    return [s for s in program.statements[:position] if s.kind not in ("A", "R")]
 
 
 @st.composite
@@ -138,7 +144,7 @@ def new_statement(draw, program: Program, position: int) -> Stmt:
     (functions and class bodies run when called, but their callers run later anyway)."""
     earlier = defined_before(program, position)
     lists = [s for s in earlier if s.kind == "L"]
-    kinds = ["V", "f", "C", "L"] + (["A"] if lists else [])
+    kinds = ["V", "f", "C", "L", "R"] + (["A"] if lists else [])
     kind = draw(st.sampled_from(kinds))
     number = program.fresh_id()
     candidates = [s.name for s in earlier if s.kind in ("V", "f", "C")] + [
@@ -148,6 +154,8 @@ def new_statement(draw, program: Program, position: int) -> Stmt:
         [] if kind == "L" else draw(st.lists(st.sampled_from(candidates), max_size=2, unique=True))
     )
     name = draw(st.sampled_from(lists)).name if kind == "A" else f"{kind}{number}"
+    if kind == "R":
+        name = "ITEMS"
     return Stmt(f"s{number}", kind, name, draw(st.integers(0, 9)), refs)
 
 
@@ -169,7 +177,9 @@ def edits(draw, program: Program) -> tuple[str, Program, set[str]]:
     of statements it moved (a moved statement may run again: it is matched by its text)."""
     new = copy.deepcopy(program)
     kinds = ["literal", "insert", "leaf"]
-    removable = [i for i, s in enumerate(new.statements) if s.kind == "A" or not users(new, s.name)]
+    removable = [
+        i for i, s in enumerate(new.statements) if s.kind in ("A", "R") or not users(new, s.name)
+    ]
     if removable:
         kinds.append("delete")
     swappable = [
@@ -213,6 +223,8 @@ def _independent(first: Stmt, second: Stmt) -> bool:
     neither adds to a list the other makes or adds to (their order is the list's order)."""
     if first.name in second.refs or second.name in first.refs:
         return False
+    if first.kind == "R" and second.kind == "R":
+        return False
     return not (
         first.kind in ("L", "A") and second.kind in ("L", "A") and first.name == second.name
     )
@@ -228,7 +240,7 @@ def may_run(before: Program, after: Program, changed_values: set[str], moved: se
     changed = set(changed_values)
     changed |= {f"leaf.{n}" for n in LEAF_NAMES if before.leaf[n] != after.leaf[n]}
     for stmt in after.statements:
-        if old_text.get(stmt.id) != _text(stmt, after) and stmt.kind != "A":
+        if old_text.get(stmt.id) != _text(stmt, after) and stmt.kind not in ("A", "R"):
             changed.add(stmt.name)
     removed = {s.name for s in before.statements} - {s.name for s in after.statements}
     changed |= removed
@@ -248,9 +260,15 @@ def may_run(before: Program, after: Program, changed_values: set[str], moved: se
     kept = {s.id for s in after.statements}
     touched_lists |= {s.name for s in before.statements if s.kind == "A" and s.id not in kept}
     allowed |= {s.id for s in after.statements if s.kind in ("L", "A") and s.name in touched_lists}
+    # reg.ITEMS is made in reg.py: when one statement adding to it runs or goes, reg.py makes
+    # it again, and every statement adding to it runs again, in order.
+    if any(s.kind == "R" and s.id in allowed for s in after.statements) or any(
+        s.kind == "R" and s.id not in kept for s in before.statements
+    ):
+        allowed |= {s.id for s in after.statements if s.kind == "R"}
     return allowed
 
 
 def _text(stmt: Stmt, program: Program) -> str:
-    kinds = {s.name: s.kind for s in program.statements if s.kind != "A"}
+    kinds = {s.name: s.kind for s in program.statements if s.kind not in ("A", "R")}
     return render_statement(stmt, kinds)
