@@ -271,42 +271,38 @@ def _import_wrapped(name: str) -> None:
 
 _path_seen: list[str] = []
 _meta_seen: list[object] = []
-#: The project code whose ``exec`` was seen last: (module, first line, code).
-_last_exec: tuple[str, int, CodeType] | None = None
+#: The code object whose ``exec`` was seen last.
+_last_exec: object = None
 _paths: tuple[int, dict[str, str]] = (-1, {})
 _observing = False
 
 
 def _on_audit(event: str, args: tuple) -> None:
+    """Called for every audit event of the process (``id()`` is one): two comparisons for
+    all but ``import`` and ``exec``, where the import path is compared with its snapshot."""
+    if event == "exec":
+        global _last_exec
+        _look_at_path()
+        _last_exec = args[0]  # whose it is is looked up only when the path changed
+    elif event == "import":
+        if _LAZY and not _importing:
+            name = args[0]
+            root = name.partition(".")[0] if isinstance(name, str) else None
+            if root in _LAZY and root not in sys.modules:
+                _import_wrapped(root)
+        _look_at_path()
+
+
+def _look_at_path() -> None:
     global _observing
     if _observing or _importing:
-        return  # our own events (``sys._getframe`` is audited)
-    if event == "import" and _LAZY:
-        name = args[0]
-        root = name.partition(".")[0] if isinstance(name, str) else None
-        if root in _LAZY and root not in sys.modules:
-            _import_wrapped(root)
+        return
     if len(sys.path) != len(_path_seen) or len(sys.meta_path) != len(_meta_seen):
         _observing = True
         try:
-            _observe(sys._getframe(1))
+            _observe(sys._getframe(2))
         finally:
             _observing = False
-    if event == "exec":
-        _note_exec(args[0])
-
-
-def _note_exec(code: object) -> None:
-    global _last_exec
-    if not isinstance(code, CodeType):
-        _last_exec = None
-        return
-    module = _module_of_path(code.co_filename)
-    if module is None:
-        _last_exec = None
-        return
-    first = next((line for _, _, line in code.co_lines() if line), code.co_firstlineno)
-    _last_exec = (module, first, code)
 
 
 def _module_of_path(path: str) -> str | None:
@@ -405,11 +401,12 @@ def _statement_changing_path(frame: FrameType | None) -> tuple[str, int] | None:
         if line is not None:
             return record.name, line
         running = (record.name, frame.f_lineno)
-    if _last_exec is not None:
-        module, first, code = _last_exec
-        record = runtime.records.get(module)
-        last = max((line for _, _, line in code.co_lines() if line), default=first)
-        line = _touching_line(record, first, last) if record is not None else None
+    code = _last_exec
+    module = _module_of_path(code.co_filename) if isinstance(code, CodeType) else None
+    if module is not None:
+        lines = [line for _, _, line in code.co_lines() if line]
+        first, last = (min(lines), max(lines)) if lines else (code.co_firstlineno,) * 2
+        line = _touching_line(runtime.records[module], first, last)
         if line is not None:
             return module, line
         if running is None:

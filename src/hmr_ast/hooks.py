@@ -5,7 +5,8 @@ The engine calls these at fixed points of a batch; nothing else does. Statements
 by the lines they had when they last ran (a statement registers what it does while it runs,
 and a frame knows its line, not its statement). The work is done elsewhere: ``disposal``
 keeps what each statement registered, ``builtin_effects`` records what project code hands
-to the standard library, ``lifecycle`` is the program's own API.
+to the standard library, ``lifecycle`` is the program's own API (imported by the program
+when it uses it: until then it has registered nothing).
 
 Importing this module (the engine does, before any project code runs) installs the
 recorders of built-in side effects, and marks this process as one hmr-ast reloads.
@@ -14,9 +15,10 @@ recorders of built-in side effects, and marks this process as one hmr-ast reload
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable
 
-from . import builtin_effects, disposal, lifecycle
+from . import builtin_effects, disposal
 
 #: The process hmr-ast reloads (a forked child has another pid, and never reloads).
 PID = os.getpid()
@@ -27,13 +29,16 @@ builtin_effects.install()
 def before_batch(modules: set[str]) -> None:
     """A batch is about to rerun ``modules`` (and what depends on them)."""
     builtin_effects.observe()
-    lifecycle.call_reload_hooks(before=True)
+    lifecycle = sys.modules.get("hmr_ast.lifecycle")  # not imported: no hook to call
+    if lifecycle is not None:
+        lifecycle.call_reload_hooks(before=True)
 
 
 def after_batch(outcome: object | None) -> None:
     """A batch ended: its ``engine.Outcome``, or None when it raised."""
     builtin_effects.observe()
-    if outcome is not None:
+    lifecycle = sys.modules.get("hmr_ast.lifecycle")
+    if outcome is not None and lifecycle is not None:
         lifecycle.call_reload_hooks(before=False)
 
 
@@ -73,9 +78,12 @@ def dispose_module(module: str) -> None:
 
 def restart_reason(modules: set[str]) -> str | None:
     """Why an edit to ``modules`` must restart the program instead (``restart_on_change``)."""
-    return lifecycle.restart_reason(modules)
+    lifecycle = sys.modules.get("hmr_ast.lifecycle")
+    return lifecycle.restart_reason(modules) if lifecycle is not None else None
 
 
 def restart(reason: str) -> None:
     """Replace the process with a fresh run of the same command, saying ``reason``."""
+    from . import lifecycle
+
     lifecycle.restart_process(reason)
