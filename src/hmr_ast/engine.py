@@ -86,6 +86,7 @@ class Engine:
         self._sources: dict[str, bytes] = {}  # read ahead of a batch (possible dependents)
         self._uncached: dict[str, tuple] = {}  # ran in part: (path, digest, meta) to cache
         self._statements_result = None
+        self._said_own: set[tuple[str, str]] = set()  # (path, why) told under -v
 
     # --- messages: held while a batch runs (writing would let other threads in) ---
 
@@ -188,7 +189,10 @@ class Engine:
         for path in paths:
             own = own_writes.why_own(path, held=held, ever=quiet)
             if own is not None:
-                if not quiet:
+                # Once per file and rule: with -v writing into a file the program holds
+                # open in the project (``2> err.txt``), each message would announce itself.
+                if not quiet and (path, own) not in self._said_own:
+                    self._said_own.add((path, own))
                     self.verbose(f"{display_path(path)} changed: {own}; not an edit")
                 continue
             real = os.path.realpath(path)
