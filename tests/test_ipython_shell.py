@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import TIMEOUT, clean_env, write
+from harness import TIMEOUT, Stream, clean_env, write
 
 pytest.importorskip("IPython")
 
@@ -213,3 +213,37 @@ def test_a_notebook_beside_its_package_reloads_it_once_included(tmp_path: Path) 
         assert shell.value("pkgx.core.ANSWER") == 42
     finally:
         shell.close()
+
+
+def test_terminal_ipython_loads_it_as_a_default_extension(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    write(project / "leaf.py", "X = 1\n")
+    profile = tmp_path / "ipython" / "profile_default"
+    write(profile / "ipython_config.py", 'c.InteractiveShellApp.extensions = ["hmr_ast"]\n')
+    process = subprocess.Popen(
+        [sys.executable, "-m", "IPython", "--simple-prompt", "--colors=NoColor"],
+        cwd=project,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=clean_env(IPYTHONDIR=str(tmp_path / "ipython")),
+    )
+    output = Stream(process.stdout)
+
+    def cell(line: str) -> None:
+        process.stdin.write(line + "\n")  # type: ignore[union-attr]
+        process.stdin.flush()  # type: ignore[union-attr]
+
+    try:
+        cell("import leaf; print('first', leaf.X)")
+        output.wait_for(r"first 1$")
+        write(project / "leaf.py", "X = 2\n")
+        cell("print('second', leaf.X)")
+        output.wait_for(r"\[hmr-ast\] reloaded leaf.py: reran leaf in ")
+        output.wait_for(r"second 2$")
+        cell("%hmr_ast graph")  # a terminal shows text: Mermaid's, not an SVG object
+        output.wait_for(r"flowchart LR")
+    finally:
+        process.stdin.close()  # type: ignore[union-attr]
+        process.wait(timeout=TIMEOUT)

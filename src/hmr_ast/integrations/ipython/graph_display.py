@@ -39,8 +39,9 @@ def svg_of(dot_source: str) -> str | None:
     return done.stdout if done.returncode == 0 and "<svg" in done.stdout else None
 
 
-def show_graph(engine: Engine, names: bool = False, style: str = "auto") -> None:
-    """Display the graph: ``auto`` (SVG, else Mermaid), ``mermaid`` or ``dot`` (its text)."""
+def show_graph(engine: Engine, names: bool = False, style: str = "auto", rich: bool = True) -> None:
+    """Display the graph: ``auto`` (SVG, else Mermaid), ``mermaid`` or ``dot`` (its text).
+    Not ``rich`` (a terminal shows text only): Mermaid's text, printed."""
     from IPython.display import SVG, Markdown, display
 
     data = recorded_graph(engine)
@@ -49,6 +50,9 @@ def show_graph(engine: Engine, names: bool = False, style: str = "auto") -> None
         return
     if style == "dot":
         print(to_dot(data, names), end="")
+        return
+    if not rich:
+        print(to_mermaid(data, names), end="")
         return
     if style == "auto":
         svg = svg_of(to_dot(data, names))

@@ -132,7 +132,8 @@ class HmrAstMagics(Magics):
         style.add_argument("--mermaid", dest="style", action="store_const", const="mermaid")
         style.add_argument("--dot", dest="style", action="store_const", const="dot")
         options = parser.parse_args(arguments)
-        show_graph(self.session.engine, options.names, options.style or "auto")
+        rich = "text/markdown" in self.shell.display_formatter.active_types
+        show_graph(self.session.engine, options.names, options.style or "auto", rich)
 
     def _impact(self, arguments: list[str]) -> None:
         from .impact_report import impact_lines
