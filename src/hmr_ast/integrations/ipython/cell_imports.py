@@ -34,8 +34,8 @@ def from_imports(source: str) -> list[tuple[str, str, str]]:
     the top level of ``source`` (inside ``if``/``try``/``with``/loops too, not in a def or
     class); ``attribute`` is ``*`` for a star import. Relative imports are left out: a cell
     has no package."""
-    try:
-        tree = ast.parse(source)
+    try:  # IPython runs cells with a top-level ``await`` too
+        tree = compile(source, "<cell>", "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
     except (SyntaxError, ValueError):
         return []
     found: list[tuple[str, str, str]] = []

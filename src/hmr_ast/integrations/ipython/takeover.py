@@ -38,12 +38,10 @@ def modules_to_take_over(scope: ProjectScope) -> dict[str, ModuleType]:
             or not path.endswith(".py")
             or spec is None
             or not isinstance(spec.loader, SourceFileLoader)
+            or isinstance(spec.loader, InstrumentingLoader)  # imported through the hook
             or not scope.contains(os.path.abspath(path))
         ):
             continue
-        record = runtime.records.get(name)
-        if record is not None and record.namespace is module.__dict__:
-            continue  # imported through the hook already
         found[name] = module
     return found
 
@@ -83,12 +81,13 @@ class _KeepLoader:
 
     def __init__(self, module: ModuleType) -> None:
         self.module = module
+        self.spec = module.__spec__
 
     def create_module(self, spec: ModuleSpec) -> ModuleType:
         return self.module
 
     def exec_module(self, module: ModuleType) -> None:
-        pass
+        module.__spec__ = self.spec  # the import system set ours
 
 
 class _TakeoverFinder:
