@@ -189,3 +189,28 @@ def test_edited_sys_path_and_meta_path_insertions_replace_the_old_ones(tmp_path)
             line = hot.out.wait_for(f"^.* version {version}$").group(0)
             assert line == fresh_run(tmp_path, "-B", "app.py").stdout.strip()
     assert line == "plugins ['plugins_v3'] finders 1 version 3"
+
+
+FINALIZE_LIB = """\
+import weakref
+
+
+class Resource:
+    pass
+
+
+RESOURCE = Resource()
+weakref.finalize(RESOURCE, print, "finalized v1", flush=True)
+"""
+
+
+def test_what_the_standard_library_registers_for_itself_stays(tmp_path):
+    """``weakref.finalize`` registers its one ``atexit`` function the first time it is used:
+    that registration is the library's, and stays when the statement that used it reruns."""
+    make_project(tmp_path, {"lib.py": FINALIZE_LIB, "app.py": "import lib\nprint('ready')\n"})
+    with HotProcess.run(tmp_path, "app.py") as hot:
+        hot.out.wait_for("^ready$")
+        write(tmp_path / "lib.py", FINALIZE_LIB.replace("v1", "v2"))
+        hot.err.wait_for(r"^\[hmr-ast\] reloaded lib\.py")
+        finish(hot)
+    assert "finalized v2" in everything(hot.out)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import codecs
 import copyreg
+import os
 import signal
 import sys
 import threading
@@ -66,7 +67,20 @@ def _name(obj: object) -> str:
     return getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or repr(obj)
 
 
-def _record(undo: Callable[[], object], what: str, frame: FrameType | None) -> None:
+def _record(
+    undo: Callable[[], object], what: str, frame: FrameType | None, owner: str = ""
+) -> None:
+    """Register ``undo`` for the project statement running, if the project made the call:
+    its caller (past the owner's own frames: ``basicConfig`` adds a handler for the
+    program) is project code. What the standard library or a package registers for itself
+    (``weakref.finalize``'s one ``atexit`` function, pytest's warnings filters) stays."""
+    while frame is not None and (
+        (owner and frame.f_code.co_filename.startswith(owner))
+        or frame.f_code.co_filename == __file__  # our wrapper of basicConfig
+    ):
+        frame = frame.f_back
+    if frame is None or runtime.record_for(frame.f_globals) is None:
+        return
     disposal.register_here(undo, what, frame)
 
 
@@ -124,7 +138,7 @@ def _warnings_add_filter(original: Callable) -> Callable:
             if mutated is not None:
                 mutated()
 
-        _record(undo, f"warnings filter {item[:3]!r}", _caller())
+        _record(undo, f"warnings filter {item[:3]!r}", _caller(), warnings.__file__)
 
     return add_filter
 
@@ -164,9 +178,14 @@ def _codecs_register(original: Callable) -> Callable:
 # --- logging and mimetypes, wrapped when imported ------------------------------------------
 
 
+_logging_files = ""  # the logging package's folder, once it is imported
+
+
 def _wrap_logging() -> None:
+    global _logging_files
     import logging
 
+    _logging_files = os.path.dirname(logging.__file__) + os.sep
     _wrap(logging.Logger, "addHandler", _logger_add_handler)
     _wrap(logging.Filterer, "addFilter", _add_filter)
     _wrap(logging, "basicConfig", _basic_config)
@@ -178,7 +197,7 @@ def _logger_add_handler(original: Callable) -> Callable:
         original(self, hdlr)
         if not present:
             what = f"logging handler {_name(type(hdlr))} on logger {self.name!r}"
-            _record(lambda: self.removeHandler(hdlr), what, _caller())
+            _record(lambda: self.removeHandler(hdlr), what, _caller(), _logging_files)
 
     return addHandler
 
@@ -188,7 +207,8 @@ def _add_filter(original: Callable) -> Callable:
         present = filter in self.filters
         original(self, filter)
         if not present:
-            _record(lambda: self.removeFilter(filter), f"logging filter {_name(filter)}", _caller())
+            what = f"logging filter {_name(filter)}"
+            _record(lambda: self.removeFilter(filter), what, _caller(), _logging_files)
 
     return addFilter
 
@@ -207,7 +227,7 @@ def _basic_config(original: Callable) -> Callable:
                 if root.level == chosen:
                     root.setLevel(level)
 
-            _record(undo, "logging.basicConfig level", _caller())
+            _record(undo, "logging.basicConfig level", _caller(), _logging_files)
 
     return basicConfig
 
@@ -240,7 +260,7 @@ def _mimetypes_add_type(original: Callable) -> Callable:
             else:
                 inverse[type] = previous_exts
 
-        _record(undo, f"mimetypes.add_type({type!r}, {ext!r})", _caller())
+        _record(undo, f"mimetypes.add_type({type!r}, {ext!r})", _caller(), mimetypes.__file__)
 
     return add_type
 

@@ -85,14 +85,6 @@ def register_here(
     return True
 
 
-def forget(module: str, registration: Registration) -> None:
-    """Drop a registration without undoing it (what it registered was taken back already)."""
-    with _lock:
-        registrations = _by_module.get(module)
-        if registrations is not None and registration in registrations:
-            registrations.remove(registration)
-
-
 def _take(module: str, chosen: Callable[[Registration], bool]) -> list[Registration]:
     with _lock:
         registrations = _by_module.get(module)
