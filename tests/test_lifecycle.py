@@ -110,17 +110,19 @@ def test_on_dispose_runs_before_its_statement_reruns_is_removed_or_its_module_re
 
 
 DATA_APP = """\
-from hmr_ast import data
+from hmr_ast import data, is_active
 
 state = data()
 state["runs"] = state.get("runs", 0) + 1
+print("active", is_active())
 print("runs", state["runs"], "version", 1)
 """
 
 
-def test_data_survives_reruns_of_its_module(tmp_path):
+def test_data_survives_reruns_of_its_module_and_is_active_says_so(tmp_path):
     make_project(tmp_path, {"app.py": DATA_APP})
     with HotProcess.run(tmp_path, "app.py") as hot:
+        hot.out.wait_for("^active True$")
         hot.out.wait_for("^runs 1 version 1$")
         write(tmp_path / "app.py", DATA_APP.replace('"version", 1', '"version", 2'))
         hot.out.wait_for("^runs 2 version 2$")
