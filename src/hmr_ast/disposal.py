@@ -140,9 +140,16 @@ def move_lines(module: str, moves: Iterable[tuple[int, int, int]], before: int) 
                     break
 
 
+#: Where to say what was taken back (the engine's ``-v`` output), or None.
+explain: Callable[[str], None] | None = None
+
+
 def undo_all(module: str, registrations: list[Registration]) -> None:
     """Undo, newest first, as a stack: each finds the state it left behind."""
     for registration in reversed(registrations):
+        if explain is not None:
+            where = f"line {registration.line}" if registration.line is not None else "module"
+            explain(f"{module}: {where}: taking back {registration.what}")
         try:
             registration.undo()
         except Exception as error:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from . import builtin_effects, disposal
 
@@ -24,6 +24,11 @@ from . import builtin_effects, disposal
 PID = os.getpid()
 
 builtin_effects.install()
+
+
+def set_explain(explain: Callable[[str], None] | None) -> None:
+    """Where to say (under ``-v``) what is taken back before a statement reruns."""
+    disposal.explain = explain
 
 
 def before_batch(modules: set[str]) -> None:
