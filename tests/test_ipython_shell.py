@@ -247,3 +247,14 @@ def test_terminal_ipython_loads_it_as_a_default_extension(tmp_path: Path) -> Non
     finally:
         process.stdin.close()  # type: ignore[union-attr]
         process.wait(timeout=TIMEOUT)
+
+
+def test_an_edit_asking_for_a_restart_is_held_back_with_a_word(shell: Shell) -> None:
+    project: Path = shell.project  # type: ignore[attr-defined]
+    write(project / "settings_once.py", "import hmr_ast\n\nhmr_ast.restart_on_change()\nMODE = 1\n")
+    shell.run("%load_ext hmr_ast")
+    shell.run("import settings_once\nimport os\npid = os.getpid()")
+    write(project / "settings_once.py", "import hmr_ast\n\nhmr_ast.restart_on_change()\nMODE = 2\n")
+    held = shell.run("print(settings_once.MODE, pid == os.getpid())")
+    assert held["stdout"] == "1 True\n"
+    assert "calls hmr_ast.restart_on_change(): restart the kernel" in held["stderr"]

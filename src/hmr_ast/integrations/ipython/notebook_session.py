@@ -170,6 +170,7 @@ class NotebookSession(Session):
                 triggers, self._pending_triggers = self._pending_triggers, []
             if not work and not triggers:
                 return
+            work = self._without_restarts(work)
             busy: set[str] = set()
             if not on_main and self._cell_running:
                 busy = executing_modules(self._cell_thread)
@@ -186,6 +187,20 @@ class NotebookSession(Session):
             self._note_errors(outcome)
             self._say_reloaded(triggers, outcome, rebound, removed)
             self.watcher.refresh()
+
+    def _without_restarts(self, work: set[str]) -> set[str]:
+        """Modules that call ``hmr_ast.restart_on_change()`` would restart the process:
+        a kernel replaced under the notebook's feet loses every variable without a word, so
+        their edit is not applied, and the user is told to restart the kernel."""
+        from ... import hooks
+
+        restarts = {name for name in work if hooks.restart_reason({name})}
+        if restarts:
+            self.log(
+                f"{hooks.restart_reason(restarts)}: restart the kernel (or the shell) to "
+                "apply this edit; it was not applied"
+            )
+        return work - restarts
 
     def _note_errors(self, outcome: Outcome) -> None:
         for name in outcome.reran:
