@@ -89,19 +89,24 @@ threading.Event().wait()
 
 def test_on_dispose_runs_before_its_statement_reruns_is_removed_or_its_module_reruns(tmp_path):
     make_project(tmp_path, {"lib.py": RESOURCE_LIBRARY, "app.py": RESOURCE_APP})
+    moved = RESOURCE_LIBRARY.replace("RESOURCE =", "EXTRA = 0\nRESOURCE =")
     with HotProcess.run(tmp_path, "app.py") as hot:
         hot.out.wait_for("^resource a$")
-        write(tmp_path / "lib.py", RESOURCE_LIBRARY.replace('"a"', '"b"'))
+        write(tmp_path / "lib.py", moved)  # its statement moves down a line, without running
+        hot.out.wait_for("^resource a$")
+        write(tmp_path / "lib.py", moved.replace('"a"', '"b"'))
         hot.out.wait_for("^resource b$")
-        write(tmp_path / "lib.py", RESOURCE_LIBRARY.replace('RESOURCE = open_resource("a")', ""))
+        write(tmp_path / "lib.py", moved.replace('RESOURCE = open_resource("a")', ""))
         hot.out.wait_for("^resource None$")
         hot.stop()
     assert everything(hot.out) == [
         "open a",
         "resource a",
-        "close a",  # before its statement runs again
+        "main disposed",  # before __main__ (which reads lib's names) runs again
+        "resource a",
+        "close a",  # before its statement runs again (found at the line it moved to)
         "open b",
-        "main disposed",  # before __main__ (which reads lib.RESOURCE) runs again
+        "main disposed",
         "resource b",
         "close b",  # its statement is gone
         "main disposed",
