@@ -12,6 +12,7 @@ into this environment). Prints a markdown table and writes it to the "Tests in w
 
     python tools/bench_pytest.py [--rounds 10] [--no-write]
     python tools/bench_pytest.py --real [--rounds 3] [--no-write] [--only NAME]
+        [--pythons 3.11 3.12]
 """
 
 from __future__ import annotations
@@ -128,9 +129,20 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--real", action="store_true", help="real libraries' suites (issue 12)")
     parser.add_argument("--only", nargs="*", default=None, help="with --real: these libraries")
+    parser.add_argument(
+        "--pythons",
+        nargs="*",
+        default=None,
+        help="with --real: run on these CPythons from pyenv (3.11 3.12); default this one",
+    )
     options = parser.parse_args()
     if options.real:
-        real_main(options.rounds if options.rounds != 10 else 3, options.only, options.no_write)
+        real_main(
+            options.rounds if options.rounds != 10 else 3,
+            options.only,
+            options.no_write,
+            options.pythons,
+        )
         return
     results = {}
     with tempfile.TemporaryDirectory() as folder:
@@ -248,8 +260,23 @@ def _step(command: list[str], log: Path) -> None:
         sys.exit(f"bench_pytest: failed: {' '.join(command)}\n{result.stdout}{result.stderr}")
 
 
-def prepare(library: Library) -> tuple[Path, Path]:
-    """(pristine unpacked sdist, venv python): downloaded, unpacked and installed once."""
+def interpreter(version: str | None) -> str:
+    """The CPython ``version`` (3.12) pyenv provides, or this one."""
+    if version is None or version == f"{sys.version_info[0]}.{sys.version_info[1]}":
+        return sys.executable
+    root = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
+    found = sorted(
+        Path(root, "versions").glob(f"{version}.*/bin/python3"),
+        key=lambda p: [int(x) for x in p.parts[-3].split(".") if x.isdigit()],
+    )
+    if not found:
+        sys.exit(f"bench_pytest: no CPython {version} under pyenv")
+    return str(found[-1])
+
+
+def prepare(library: Library, python_version: str | None = None) -> tuple[Path, Path]:
+    """(pristine unpacked sdist, venv python): downloaded, unpacked and installed once (a
+    venv for each Python)."""
     home = CACHE / f"{library.name}-{library.version}"
     home.mkdir(parents=True, exist_ok=True)
     log = home / "install.log"
@@ -289,15 +316,21 @@ def prepare(library: Library) -> tuple[Path, Path]:
         unpack.rmdir()
         (pristine / ".unpacked").write_text(archive.name)
     tree = home / "tree"  # the working copy the runs edit; installed editable
-    venv = home / "venv"
+    base = interpreter(python_version)
+    version = subprocess.run(
+        [base, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    venv = home / f"venv-{version}"
     python = venv / "bin" / "python"
     wanted = "\n".join([PYTEST_SPEC, "pytest-testmon", *library.test_deps, str(ROOT)])
     marker = venv / ".installed"
     if not (marker.exists() and marker.read_text() == wanted):
         shutil.rmtree(venv, ignore_errors=True)
-        shutil.rmtree(tree, ignore_errors=True)
-        shutil.copytree(pristine, tree)
-        _step([sys.executable, "-m", "venv", str(venv)], log)
+        if not tree.exists():
+            shutil.copytree(pristine, tree)
+        _step([base, "-m", "venv", str(venv)], log)
         pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
         _step([*pip, PYTEST_SPEC, "pytest-testmon", *library.test_deps], log)
         _step([*pip, "-e", str(ROOT)], log)
@@ -315,9 +348,40 @@ def _reset_tree(library: Library, tree: Path) -> None:
         (tree / leftover).unlink(missing_ok=True)
 
 
+#: src folder of the hmr-ast export every run uses (``export``), first on PYTHONPATH
+_SOURCE: list[str] = []
+
+
+def export(revision: str = "HEAD") -> str:
+    """The short hash of hmr-ast at ``revision``, exported once with ``git archive`` into
+    ``.cache/bench_pytest/`` and put first on every run's PYTHONPATH: the figures are of
+    that commit, not of uncommitted edits in the work tree."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", revision],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    folder = CACHE / f"hmr-ast-{commit}"
+    if not (folder / "src" / "hmr_ast").is_dir():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        archive = subprocess.run(
+            ["git", "archive", commit, "src"], cwd=ROOT, capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    _SOURCE[:] = [str(folder / "src")]
+    return commit
+
+
 def _env() -> dict[str, str]:
     env = clean_env()  # without PYTHONDONTWRITEBYTECODE: a project's usual warm start
     env.pop("PYTEST_ADDOPTS", None)
+    if _SOURCE:
+        env["PYTHONPATH"] = os.pathsep.join([*_SOURCE, env.get("PYTHONPATH", "")]).rstrip(
+            os.pathsep
+        )
     return env
 
 
@@ -377,32 +441,12 @@ def testmon_run(python: Path, tree: Path, library: Library) -> tuple[float, int]
     return seconds, ran
 
 
-def bench_library(library: Library, rounds: int) -> dict:
-    tree, python = prepare(library)
+def bench_library(library: Library, rounds: int, python_version: str | None = None) -> dict:
+    tree, python = prepare(library, python_version)
     _reset_tree(library, tree)
     edited = tree / library.edit_file
     original = edited.read_text()
     assert original.count(library.edit_old) == 1, f"{library.edit_file}: edit line not found"
-    fresh_run(python, tree, library)  # warm caches: both sides start warm
-    plain_first, hot_first = [], []
-    for _ in range(rounds):
-        plain_first.append(fresh_run(python, tree, library)[0])
-        command = [
-            str(python),
-            "-m",
-            "hmr_ast",
-            "pytest",
-            "-v",
-            "-p",
-            "no:cacheprovider",
-            *library.pytest_args,
-        ]
-        started = time.perf_counter()
-        with HotProcess(command, tree, env=_env()) as hot:
-            hot.out.wait_for(ROUND_END, timeout=600)
-            hot_first.append(time.perf_counter() - started)
-    # the watch: edit the function, then put it back; each time compare with a fresh run
-    edits = []
     command = [
         str(python),
         "-m",
@@ -413,6 +457,18 @@ def bench_library(library: Library, rounds: int) -> dict:
         "no:cacheprovider",
         *library.pytest_args,
     ]
+    plain_first, hot_first = [], []
+    for warm_up in [True] + [False] * rounds:  # warm caches first: both sides start warm
+        seconds = fresh_run(python, tree, library)[0]
+        started = time.perf_counter()
+        with HotProcess(command, tree, env=_env()) as hot:
+            hot.out.wait_for(ROUND_END, timeout=600)
+            hot_seconds = time.perf_counter() - started
+        if not warm_up:
+            plain_first.append(seconds)
+            hot_first.append(hot_seconds)
+    # the watch: edit the function, then put it back; each time compare with a fresh run
+    edits = []
     with HotProcess(command, tree, env=_env()) as hot:
         hot.out.wait_for(ROUND_END, timeout=600)
         results = _outcomes("\n".join(hot.out.seen))
@@ -457,8 +513,19 @@ def bench_library(library: Library, rounds: int) -> dict:
         write(edited, text)
         testmon.append(testmon_run(python, tree, library))
     _reset_tree(library, tree)
+    version = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import platform, pytest; print(platform.python_version(), pytest.__version__)",
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     return {
         "library": library,
+        "python": version[0],
+        "pytest": version[1],
         "total": total,
         "plain_first": plain_first,
         "hot_first": hot_first,
@@ -467,46 +534,47 @@ def bench_library(library: Library, rounds: int) -> dict:
     }
 
 
-def real_main(rounds: int, only: list[str] | None, no_write: bool) -> None:
+def real_main(
+    rounds: int, only: list[str] | None, no_write: bool, pythons: list[str] | None = None
+) -> None:
     chosen = [lib for lib in LIBRARIES if not only or lib.name in only]
+    commit = export()
     reports = []
-    for library in chosen:
-        print(f"== {library.name} {library.version}", file=sys.stderr)
-        reports.append(bench_library(library, rounds))
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
+    for version in pythons or [None]:
+        for library in chosen:
+            print(
+                f"== {library.name} {library.version} on {version or 'this Python'}",
+                file=sys.stderr,
+            )
+            reports.append(bench_library(library, rounds, version))
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    pytest_version = subprocess.run(
-        [
-            str(CACHE / f"{chosen[0].name}-{chosen[0].version}" / "venv" / "bin" / "python"),
-            "-c",
-            "import pytest; print(pytest.__version__)",
-        ],
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    pythons_used = ", ".join(dict.fromkeys(r["python"] for r in reports))
+    pytests_used = ", ".join(dict.fromkeys(r["pytest"] for r in reports))
+    command = f"python tools/bench_pytest.py --real --rounds {rounds}"
+    if pythons:
+        command += " --pythons " + " ".join(pythons)
     lines = [
         REAL_SECTION,
         "",
-        f"From `python tools/bench_pytest.py --real --rounds {rounds}`: hmr-ast at `{commit}`, "
-        f"pytest {pytest_version}, Python {platform.python_version()}, {os.cpu_count()} CPUs, "
+        f"From `{command}`: hmr-ast at `{commit}` (exported with `git archive`, first on "
+        f"PYTHONPATH), pytest {pytests_used}, Python {pythons_used}, {os.cpu_count()} CPUs, "
         f"load average {load}. Each library's source distribution is fetched with "
         "`pip download --no-deps --no-binary :all: NAME==VERSION` into `.cache/bench_pytest/` "
-        "and installed editable with its test dependencies, hmr-ast and pytest-testmon.",
+        "and installed editable with its test dependencies and pytest-testmon, in a venv "
+        "for each Python.",
         "",
         "First run: time from start to pytest's summary line, median of "
         f"{rounds}; `hmr-ast pytest` against plain `pytest` (target <= 1.15x).",
         "",
-        "| library | tests | plain `pytest` s | `hmr-ast pytest` s | ratio |",
-        "|---|---|---|---|---|",
+        "| library | Python | tests | plain `pytest` s | `hmr-ast pytest` s | ratio |",
+        "|---|---|---|---|---|---|",
     ]
     for r in reports:
         plain, hot = statistics.median(r["plain_first"]), statistics.median(r["hot_first"])
         lib = r["library"]
         lines.append(
-            f"| {lib.name} {lib.version} | {r['total']} | {plain:.2f} | {hot:.2f} "
-            f"| {hot / plain:.2f}x |"
+            f"| {lib.name} {lib.version} | {r['python']} | {r['total']} | {plain:.2f} "
+            f"| {hot:.2f} | {hot / plain:.2f}x |"
         )
     lines += [
         "",
@@ -518,9 +586,9 @@ def real_main(rounds: int, only: list[str] | None, no_write: bool) -> None:
         "full `pytest` run's (a test whose parametrized id holds the time of "
         "collection is in no two runs, and left out).",
         "",
-        "| library | function | save | hmr-ast s | hmr-ast tests | testmon s | testmon tests "
-        "| full run s | full run tests | failing | same as fresh |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| library | Python | function | save | hmr-ast s | hmr-ast tests | testmon s "
+        "| testmon tests | full run s | full run tests | failing | same as fresh |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in reports:
         lib = r["library"]
@@ -528,9 +596,9 @@ def real_main(rounds: int, only: list[str] | None, no_write: bool) -> None:
             verdict = "yes" if not edit["differ"] else "NO"
             same = f"{verdict} ({len(edit['differ'])} of {edit['compared']} differ)"
             lines.append(
-                f"| {lib.name} | {lib.function} | {edit['step']} | {edit['latency']:.2f} "
-                f"| {edit['reran']} | {tm_seconds:.2f} | {tm_ran} | {edit['fresh_seconds']:.2f} "
-                f"| {r['total']} | {edit['failed']} | {same} |"
+                f"| {lib.name} | {r['python']} | {lib.function} | {edit['step']} "
+                f"| {edit['latency']:.2f} | {edit['reran']} | {tm_seconds:.2f} | {tm_ran} "
+                f"| {edit['fresh_seconds']:.2f} | {r['total']} | {edit['failed']} | {same} |"
             )
     lines.append("")
     table = "\n".join(lines)
@@ -539,7 +607,8 @@ def real_main(rounds: int, only: list[str] | None, no_write: bool) -> None:
         for edit in r["edits"]:
             if edit["differ"]:
                 print(
-                    f"{r['library'].name} {edit['step']}: differ: {edit['differ'][:20]}",
+                    f"{r['library'].name} {r['python']} {edit['step']}: differ: "
+                    f"{edit['differ'][:20]}",
                     file=sys.stderr,
                 )
     if not no_write:

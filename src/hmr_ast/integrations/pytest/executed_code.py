@@ -7,9 +7,11 @@ reached 1,196 of 1,203 tests where 9 ever ran it. When the engine patches a func
 class in place (the object stays, only code changed), a test that never ran the old code
 cannot behave differently with the new one, since everything it ran is the same.
 
-Recorded with ``sys.monitoring`` (Python 3.12+): a ``PY_START`` event on each project code
-object only (set per code object, so pytest's and the libraries' code cost nothing), which
-disables itself after its first call; each test re-arms them. One call per distinct project
+Recorded with ``sys.monitoring`` (Python 3.12+): ``PY_START`` and ``PY_RESUME`` events on
+each project code object only (set per code object, so pytest's and the libraries' code cost
+nothing), which disable themselves after their first call; each test re-arms them
+(``restart_events``, which re-arms other tools' disabled events too: a coverage tool running
+alongside gets more events, never fewer). One call per distinct project
 function per test, nothing per further call. Python 3.10 and 3.11 have no such hook (a
 trace or profile function slows every call), so there the static reads decide alone.
 """
@@ -44,7 +46,8 @@ class ExecutedCode:
         for tool in _TOOL_IDS:
             if monitoring.get_tool(tool) is None:
                 monitoring.use_tool_id(tool, _NAME)
-                monitoring.register_callback(tool, monitoring.events.PY_START, self._started)
+                for event in (monitoring.events.PY_START, monitoring.events.PY_RESUME):
+                    monitoring.register_callback(tool, event, self._started)
                 self.tool = tool
                 return
 
@@ -57,7 +60,8 @@ class ExecutedCode:
             monitoring = sys.monitoring  # type: ignore[attr-defined]
             for code in self.watched:
                 monitoring.set_local_events(self.tool, code, 0)
-            monitoring.register_callback(self.tool, monitoring.events.PY_START, None)
+            for event in (monitoring.events.PY_START, monitoring.events.PY_RESUME):
+                monitoring.register_callback(self.tool, event, None)
             monitoring.free_tool_id(self.tool)
             self.tool = None
 
@@ -73,7 +77,8 @@ class ExecutedCode:
         if self.tool is None:
             return
         monitoring = sys.monitoring  # type: ignore[attr-defined]
-        event = monitoring.events.PY_START
+        # a generator or coroutine resumed in a later test runs its code there too
+        event = monitoring.events.PY_START | monitoring.events.PY_RESUME
         for name, record in list(runtime.records.items()):
             namespace = record.namespace
             if namespace is None:

@@ -10,7 +10,12 @@ definition is the same is affected only by what it reads (``affected_tests``).
 
 from __future__ import annotations
 
+import datetime
+import decimal
+import fractions
 import io
+import pathlib
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import CodeType, FunctionType
@@ -18,6 +23,18 @@ from types import CodeType, FunctionType
 from ...changes import same_code, same_value
 
 _PLAIN = (int, float, complex, str, bytes, bool, type(None), type(Ellipsis))
+#: Immutable standard-library values: equal when their reprs are (a timezone is in it).
+_VALUES = (
+    datetime.date,
+    datetime.time,
+    datetime.timedelta,
+    datetime.tzinfo,
+    decimal.Decimal,
+    fractions.Fraction,
+    uuid.UUID,
+    pathlib.PurePath,
+    range,
+)
 _DEPTH = 6
 
 
@@ -162,6 +179,8 @@ def same_data(old: object, new: object, depth: int = 0) -> bool:
         )
     if isinstance(old, (set, frozenset)):
         return all(isinstance(v, _PLAIN) for v in old) and old == new
+    if isinstance(old, _VALUES):
+        return repr(old) == repr(new)
     return same_value(old, new)
 
 
