@@ -50,7 +50,9 @@ class Kernel:
         self.manager = KernelManager(
             kernel_name="hmr-python", kernel_spec_manager=KernelSpecManager(kernel_dirs=[specs])
         )
-        self.manager.start_kernel(cwd=str(cwd), env=clean_env())
+        # A profile of its own: the user's ipython_config.py stays out of the test.
+        env = clean_env(IPYTHONDIR=str(specs / "ipython"))
+        self.manager.start_kernel(cwd=str(cwd), env=env)
         self.client = self.manager.client()
         self.client.start_channels()
         self.client.wait_for_ready(timeout=60)
