@@ -1,0 +1,184 @@
+"""``hmr-ast flask [flask's own arguments]``: Flask's CLI, with ``run`` served hot.
+
+Flask's click group runs as is, in this process, as the session's entry: every command and
+option works as users type it (``--app``, ``--debug``, ``--env-file``, ``run --port``,
+``routes``, ``shell``, the project's own commands), and the app's modules are imported
+through the hook. ``run`` serves with werkzeug's own server and debugger, but never starts
+werkzeug's reloader process: the server gets a front (``wsgi.WSGIFront``) that dispatches to
+the current app. After each batch of edits the app is found again as ``run`` found it
+(``--app``, ``FLASK_APP``, ``wsgi.py``/``app.py``, a factory called again); a new object is
+swapped in, between requests (``boundary.RequestBoundary``). A broken edit shows its error in
+werkzeug's debugger page (with the debugger on) or leaves the previous code serving, until
+an edit fixes it.
+
+hmr-ast's own options (``--refresh``, ``--drain-timeout``, ``--include``, ``--exclude``,
+``-v``, ``-q``) may stand anywhere on the line; the rest is Flask's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+try:
+    import click
+    import werkzeug.serving
+    from flask import Flask
+    from flask import cli as flask_cli
+except ImportError as missing:  # pragma: no cover - only without the extra
+    sys.exit(f"hmr-ast flask needs Flask ({missing}): pip install 'hmr-ast[flask]'")
+
+from .. import errors
+from ..config import scope_for
+from ..engine import Outcome
+from ..session import Entry, Session
+from .boundary import RequestBoundary
+from .options import OurOptions, split_ours
+from .wsgi import WSGIFront, raising
+from .wsgi_refresh import ThreadRefresher
+
+
+class FlaskRunner:
+    """Runs Flask's CLI; when ``run`` serves, keeps serving the current app."""
+
+    def __init__(self, argv: list[str], ours: OurOptions) -> None:
+        self.argv = argv
+        self.ours = ours
+        scope = scope_for([os.getcwd()], ours.include, ours.exclude)
+        self.session = Session(Entry(call=self.main), [], scope, ours.verbosity)
+        self.boundary = RequestBoundary(
+            drain_seconds=ours.drain_timeout, explain=self.session.explain
+        )
+        self.front: WSGIFront | None = None
+        self.info: flask_cli.ScriptInfo | None = None
+        self.debugger = False
+
+    def main(self) -> int:
+        """The session's entry: Flask's CLI, with ``run_simple`` replaced by ``serve``."""
+        flask_cli.run_simple = self.serve  # what ``flask run`` calls (flask.cli's global)
+        code = flask_cli.cli.main(args=self.argv, prog_name="hmr-ast flask")
+        return code if isinstance(code, int) else 0
+
+    def serve(self, hostname: str, port: int, application: Any, **options: Any) -> None:
+        """``werkzeug.serving.run_simple`` as ``flask run`` calls it, without the reloader."""
+        self.info = click.get_current_context().ensure_object(flask_cli.ScriptInfo)
+        if options.pop("use_reloader", False):
+            self.session.explain("werkzeug's reloader is off: hmr-ast reloads in this process")
+        for name in ("extra_files", "exclude_patterns", "reloader_interval", "reloader_type"):
+            options.pop(name, None)
+        self.debugger = bool(options.get("use_debugger"))
+        refresher = ThreadRefresher() if self.ours.refresh else None
+        self.front = WSGIFront(application, self.boundary, refresher=refresher)
+        engine = self.session.engine
+        engine.batch_gates.append(self.boundary.gate)
+        engine.batch_gates.append(self._setup_reopened)
+        engine.after_batch.append(self._after_batch)
+        served: Any = self.front
+        if options.pop("use_debugger", False):
+            served = _debugged(self.front, hostname, options.pop("use_evalex", True))
+        try:
+            werkzeug.serving.run_simple(hostname, port, served, use_reloader=False, **options)
+        finally:
+            if refresher is not None:
+                refresher.close()
+
+    def _load(self) -> Any:
+        """The app, found again exactly as ``flask run`` found it at start."""
+        info = self.info
+        assert info is not None
+        fresh = flask_cli.ScriptInfo(
+            app_import_path=info.app_import_path,
+            create_app=info.create_app,
+            set_debug_flag=info.set_debug_flag,
+        )
+        return fresh.load_app()
+
+    @contextlib.contextmanager
+    def _setup_reopened(self) -> Iterator[None]:
+        """Flask refuses ``app.route`` (any setup method) once the app has served a request;
+        while a batch applies (no request runs then) the serving app accepts them again, so a
+        view added or edited in the app's own module registers as in a fresh run."""
+        app = self.front.current if self.front is not None else None
+        if not isinstance(app, Flask):
+            yield
+            return
+        served = app._got_first_request
+        app._got_first_request = False
+        try:
+            yield
+        finally:
+            app._got_first_request = served or app._got_first_request
+
+    def _after_batch(self, outcome: Outcome) -> None:
+        """On the thread that applied the batch, inside its gates: no request runs."""
+        front = self.front
+        if front is None or not (outcome.reran or outcome.failed):
+            return
+        failing = [name for name in outcome.failed if name in self.session.engine.failed]
+        if failing:  # (a module that failed, then ran well later in the batch, recovered)
+            self._failed(failing[0], outcome)
+            return
+        try:
+            app = self._load()
+        except Exception as error:
+            errors.show(error)
+            front.fail(raising(errors.strip_our_frames(error)) if self.debugger else None)
+            self.session.log(f"the app does not load: {type(error).__name__}: {error}")
+            return
+        if app is front.current:
+            front.reloaded()
+            patched = sorted(f"{m}.{n}" for m, names in outcome.patched.items() for n in names)
+            self.session.explain(
+                "same app object, kept"
+                + (f"; patched in place: {', '.join(patched)}" if patched else "")
+            )
+            return
+        front.swap(app)
+        self.session.explain(
+            f"serving a new app object (#{front.swaps + 1}): "
+            f"{', '.join(outcome.reran)} ran again and made it"
+        )
+
+    def _failed(self, module: str, outcome: Outcome) -> None:
+        assert self.front is not None
+        error = outcome.errors.get(module)
+        if self.debugger and error is not None:
+            self.front.fail(raising(errors.strip_our_frames(error)))
+            self.session.log(
+                f"{module} failed: the debugger page shows the error until an edit fixes it"
+            )
+        else:
+            self.session.log(f"{module} failed: still serving the previous code")
+
+
+def _debugged(front: WSGIFront, hostname: str, evalex: bool) -> Any:
+    """werkzeug's debugger around the front, as ``run_simple`` would wrap it, saying its PIN
+    (werkzeug says it only in a reloader's child process, and there is none here)."""
+    from werkzeug._internal import _log
+    from werkzeug.debug import DebuggedApplication
+
+    debugged = DebuggedApplication(front, evalex=evalex)
+    debugged.trusted_hosts.append(hostname)
+    _log("warning", " * Debugger is active!")
+    if debugged.pin is None:
+        _log("warning", " * Debugger PIN disabled. DEBUGGER UNSECURED!")
+    else:
+        _log("info", " * Debugger PIN: %s", debugged.pin)
+    return debugged
+
+
+def main(argv: list[str]) -> int:
+    """``hmr-ast flask ...``: returns the exit code."""
+    try:
+        ours, rest = split_ours(argv)
+    except ValueError as mistake:
+        sys.stderr.write(f"hmr-ast flask: {mistake}\n")
+        return 2
+    from ..cli import _exit_now
+
+    code = FlaskRunner(rest, ours).session.run()
+    _exit_now(code)
+    return code
