@@ -5,9 +5,10 @@ warnings filter, a ``sys.path`` entry or a codec contributes to an owner that hm
 rerun: run again, it would add a second one and leave the old one in place. So the few
 functions that make such contributions are wrapped (each wrapper adds one frame and, only
 when called, a look up the stack for the project statement calling it), and ``sys.path``
-and ``sys.meta_path`` are compared with a snapshot at the points where hmr-ast gets control:
-audit events and the engine's hooks. Each contribution becomes a ``disposal`` registration of
-its statement, undone before the statement reruns or goes.
+and ``sys.meta_path`` are compared with a snapshot at the points where hmr-ast gets
+control: the ``import`` and ``exec`` audit events and the engine's hooks. Each contribution
+becomes a ``disposal`` registration of its statement, undone before the statement reruns or
+goes.
 
 ``logging`` and ``mimetypes`` are not imported at start-up (``logging`` alone costs ~3.5 ms):
 they are wrapped when the program first imports them, from the ``import`` audit event.
@@ -26,7 +27,7 @@ import warnings
 from collections.abc import Callable
 from types import CodeType, FrameType
 
-from . import disposal, runtime
+from . import disposal, own_writes, runtime
 
 _MISSING = object()
 _installed = False
@@ -48,7 +49,11 @@ def install() -> None:
         if module is not None and not _initializing(module):
             _LAZY[name]()
     _path_seen, _meta_seen = list(sys.path), list(sys.meta_path)
-    sys.addaudithook(_on_audit)
+    # runtime's audit hook (installed with the import hook) dispatches events by name
+    # through this table: a hook of our own would cost ~80 ns on every audit event (id() is
+    # one: ~13,000 in a 200-module start-up), these two entries nothing on the others.
+    own_writes.EVENTS["import"] = _on_import
+    own_writes.EVENTS["exec"] = _on_exec
 
 
 def _wrap(owner: object, name: str, make: Callable[[Callable], Callable]) -> None:
@@ -297,30 +302,33 @@ _paths: tuple[int, dict[str, str]] = (-1, {})
 _observing = False
 
 
-def _on_audit(event: str, args: tuple) -> None:
-    """Called for every audit event of the process (``id()`` is one): two comparisons for
-    all but ``import`` and ``exec``, where the import path is compared with its snapshot."""
-    if event == "exec":
-        global _last_exec
-        _look_at_path()
-        _last_exec = args[0]  # whose it is is looked up only when the path changed
-    elif event == "import":
-        if _LAZY and not _importing:
-            name = args[0]
-            root = name.partition(".")[0] if isinstance(name, str) else None
-            if root in _LAZY and root not in sys.modules:
-                _import_wrapped(root)
-        _look_at_path()
+def _on_exec(args: tuple) -> None:
+    """A code object is about to run (a module body, a statement rerun, any ``exec``)."""
+    global _last_exec
+    _look_at_path()
+    _last_exec = args[0]  # whose it is is looked up only when the path changed
+
+
+def _on_import(args: tuple) -> None:
+    """A module not yet in ``sys.modules`` is about to be imported."""
+    if _LAZY and not _importing:
+        name = args[0]
+        root = name.partition(".")[0] if isinstance(name, str) else None
+        if root in _LAZY and root not in sys.modules:
+            _import_wrapped(root)
+    _look_at_path()
 
 
 def _look_at_path() -> None:
+    """From an audit event: the frame that raised it is 3 up (this, the event's handler,
+    runtime's audit hook)."""
     global _observing
     if _observing or _importing:
         return
     if len(sys.path) != len(_path_seen) or len(sys.meta_path) != len(_meta_seen):
         _observing = True
         try:
-            _observe(sys._getframe(2))
+            _observe(sys._getframe(3))
         finally:
             _observing = False
 
