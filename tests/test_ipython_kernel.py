@@ -231,6 +231,19 @@ def _wait_until_busy(kernel: Kernel, msg_id: str) -> None:
     raise AssertionError("the cell never started")
 
 
+def test_a_data_file_read_at_import_reruns_its_reader(kernel: Kernel, project: Path) -> None:
+    write(project / "settings.json", '{"size": 1}')
+    write(
+        project / "settings_reader.py",
+        "import json\n\nwith open('settings.json') as file:\n    SIZE = json.load(file)['size']\n",
+    )
+    assert kernel.run("import settings_reader\nprint(settings_reader.SIZE)").stdout == "1\n"
+    write(project / "settings.json", '{"size": 22}')
+    after = kernel.run("print(settings_reader.SIZE)")
+    assert after.stdout == "22\n"
+    assert "[hmr-ast] reloaded settings.json: reran settings_reader in " in after.stderr
+
+
 def test_writefile_cell_counts_as_an_edit(kernel: Kernel, project: Path) -> None:
     write(project / "written_mod.py", "W = 1\n")
     assert kernel.run("import written_mod\nprint(written_mod.W)").stdout == "1\n"
