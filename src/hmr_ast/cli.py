@@ -16,7 +16,7 @@ hmr-ast [run] [-v | -q] [--include GLOB] [--exclude GLOB] [--graph-out FILE]
        hmr-ast graph (SCRIPT | -m MODULE) [--dot | --json | --mermaid] [--names] [--runtime]
        hmr-ast impact (SCRIPT | -m MODULE) FILE [FILE...] [--json]
        hmr-ast demo | uvicorn MODULE:ATTR | pytest [ARGS...]
-       hmr-ast flask [FLASK ARGS...]"""
+       hmr-ast flask [FLASK ARGS...] | django [MANAGE.PY ARGS...]"""
 
 DESCRIPTION = """\
 Run a Python program and keep it hot: when a file changes, rerun only the modules the edit
@@ -78,6 +78,7 @@ def _split(argv: list[str]) -> tuple[list[str], list[str]]:
 # Each function takes the remaining arguments and returns the exit code.
 SUBCOMMANDS = {
     "demo": "hmr_ast.demo:run_demo",
+    "django": "hmr_ast.integrations.django_command:main",
     "flask": "hmr_ast.integrations.flask_command:main",
     "graph": "hmr_ast.graph_cli:graph_main",
     "impact": "hmr_ast.graph_cli:impact_main",

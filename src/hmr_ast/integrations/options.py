@@ -39,8 +39,12 @@ _FLAGS["--quiet"] = "quiet"
 _VALUED = ("--drain-timeout", "--include", "--exclude")
 
 
-def split_ours(argv: list[str]) -> tuple[OurOptions, list[str]]:
-    """Our options, and the framework's arguments in their order; ValueError on a mistake."""
+def split_ours(
+    argv: list[str], *, verbosity_is_theirs: bool = False
+) -> tuple[OurOptions, list[str]]:
+    """Our options, and the framework's arguments in their order; ValueError on a mistake.
+    With ``verbosity_is_theirs`` (Django's ``-v {0,1,2,3}``), ``-v`` followed by a level is
+    left to the framework; ``-v`` alone is ours."""
     ours = OurOptions()
     rest: list[str] = []
     index = 0
@@ -51,7 +55,14 @@ def split_ours(argv: list[str]) -> tuple[OurOptions, list[str]]:
             rest += argv[index - 1 :]
             break
         name, equals, value = arg.partition("=")
-        if arg in _FLAGS:
+        if (
+            verbosity_is_theirs
+            and arg == "-v"
+            and argv[index : index + 1] in (["0"], ["1"], ["2"], ["3"])
+        ):
+            rest += argv[index - 1 : index + 1]
+            index += 1
+        elif arg in _FLAGS:
             setattr(ours, _FLAGS[arg], True)
         elif name in _VALUED:
             if not equals:
