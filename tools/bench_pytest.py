@@ -12,7 +12,7 @@ into this environment). Prints a markdown table and writes it to the "Tests in w
 
     python tools/bench_pytest.py [--rounds 10] [--no-write]
     python tools/bench_pytest.py --real [--rounds 3] [--no-write] [--only NAME]
-        [--pythons 3.11 3.12]
+        [--pythons 3.11 3.12] [--commit REV]
 """
 
 from __future__ import annotations
@@ -135,6 +135,11 @@ def main() -> None:
         default=None,
         help="with --real: run on these CPythons from pyenv (3.11 3.12); default this one",
     )
+    parser.add_argument(
+        "--commit",
+        default="HEAD",
+        help="with --real: the commit of hmr-ast to run (exported under .cache/bench_pytest/)",
+    )
     options = parser.parse_args()
     if options.real:
         real_main(
@@ -142,6 +147,7 @@ def main() -> None:
             options.only,
             options.no_write,
             options.pythons,
+            options.commit,
         )
         return
     results = {}
@@ -535,10 +541,14 @@ def bench_library(library: Library, rounds: int, python_version: str | None = No
 
 
 def real_main(
-    rounds: int, only: list[str] | None, no_write: bool, pythons: list[str] | None = None
+    rounds: int,
+    only: list[str] | None,
+    no_write: bool,
+    pythons: list[str] | None = None,
+    revision: str = "HEAD",
 ) -> None:
     chosen = [lib for lib in LIBRARIES if not only or lib.name in only]
-    commit = export()
+    commit = export(revision)
     reports = []
     for version in pythons or [None]:
         for library in chosen:
@@ -553,6 +563,8 @@ def real_main(
     command = f"python tools/bench_pytest.py --real --rounds {rounds}"
     if pythons:
         command += " --pythons " + " ".join(pythons)
+    if revision != "HEAD":
+        command += f" --commit {revision}"
     lines = [
         REAL_SECTION,
         "",
