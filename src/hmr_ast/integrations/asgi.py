@@ -12,10 +12,11 @@ for the plain requests in flight (bounded), and new requests wait for the batch 
 new application it produced to start, so no plain request sees two versions of the program.
 Which requests count, from the ASGI messages the application sends:
 
-- an HTTP request counts from its first byte in until its response is complete, however
-  long it awaits before answering (the bound caps that);
+- an HTTP request counts from the moment uvicorn hands it over until its response is
+  complete, however long it awaits before answering (the bound caps that);
 - it stops counting once it sends a body chunk with ``more_body=True``, or starts a
-  ``text/event-stream`` response: from then on it is a stream, which may last for ever;
+  ``text/event-stream`` response: from then on it is a stream, which may last for ever (a
+  plain body sent in several chunks is let go at its first one: its data is read by then);
 - a websocket counts until it is accepted or closed (its handshake is a request; the
   connection after it is long-lived).
 """
