@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-import sysconfig
 from collections.abc import Callable
 from importlib.machinery import PathFinder, SourceFileLoader
 from importlib.util import source_hash
@@ -47,6 +46,19 @@ def _is_venv(directory: str) -> bool:
     return os.path.isfile(os.path.join(directory, "pyvenv.cfg"))
 
 
+def _library_dirs() -> list[str]:
+    """The standard library's folders, without ``sysconfig`` (its import costs ~3 ms of
+    every start-up): where ``os`` lives, and its ``platlibdir`` twin (``lib64``).
+    site-packages and dist-packages folders are never the project's anyway (_NEVER_DIRS)."""
+    stdlib = os.path.dirname(os.__file__)
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    platlibdir = getattr(sys, "platlibdir", "lib")
+    return [
+        stdlib,
+        *(os.path.join(p, platlibdir, version) for p in {sys.exec_prefix, sys.base_exec_prefix}),
+    ]
+
+
 class ProjectScope:
     """Which files are the project's: under a root, not stdlib, site-packages or a venv."""
 
@@ -60,9 +72,7 @@ class ProjectScope:
             import fnmatch
 
             self._fnmatch = fnmatch.fnmatch
-        paths = sysconfig.get_paths()
-        system = {paths.get(key) for key in ("stdlib", "platstdlib", "purelib", "platlib")}
-        system |= {sys.prefix, sys.base_prefix, sys.exec_prefix}
+        system = {*_library_dirs(), sys.prefix, sys.base_prefix, sys.exec_prefix}
         self._system = tuple(
             os.path.realpath(p) + os.sep for p in system if p and not self._is_root_parent(p)
         )

@@ -80,7 +80,11 @@ class Session:
         self._forked = False  # this process is a fork of the one hmr-ast started
         self._fork_filter: tuple | None = None  # hides the fork warning our thread causes
         self.watcher = Watcher(
-            runtime.watched_directories, self._on_changes, self._on_idle, self.log
+            runtime.watched_directories,
+            self._on_changes,
+            self._on_idle,
+            self.log,
+            progress=lambda: runtime.generation,
         )
         self._quiet_ticks = (-1, 0)
         self.exit_code = 0
