@@ -21,6 +21,7 @@ import os
 import sys
 import threading
 import traceback
+from importlib.util import source_hash
 
 from ... import errors, own_writes, runtime
 from ...engine import Outcome
@@ -180,13 +181,23 @@ class NotebookSession(Session):
         return changed
 
     def _remember_files(self) -> None:
-        """Note the state of files that appeared (modules just imported, as they ran): an
-        edit after this point changes it. One saved while the cell still ran is the
-        watcher's, whose watch of a new folder begins with a sweep."""
+        """Note the state of the modules that appeared (just imported), once their file is
+        seen to hold what ran: an edit after that changes the state. One saved between
+        the import and now holds something else, stays unnoted, and the next cell's look
+        takes it as changed (the sweep then reads it)."""
         states = self._file_states
-        for path in runtime.sweep_paths():
-            if path not in states:
-                states[path] = runtime.file_state(path)
+        for record in list(runtime.records.values()):
+            path = record.path
+            if record.namespace is None or path in states:
+                continue
+            state = runtime.file_state(path)  # first: a save after it changes it
+            try:
+                with open(path, "rb") as file:
+                    data = file.read()
+            except OSError:
+                continue
+            if source_hash(data) == record.source_hash:
+                states[path] = state
 
     def _on_changes(self, paths: set[str] | None) -> None:
         with self._engine_lock:
