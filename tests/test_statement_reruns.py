@@ -308,3 +308,21 @@ def test_a_module_with_postponed_annotations_reruns_statement_by_statement(tmp_p
     out, err = run_and_read(tmp_path, files, edits)
     assert out.count("loading models") == 1
     assert any("models: describe patched in place" in line for line in err)
+
+
+def test_a_name_two_star_imports_bind_stays_when_one_stops_exporting_it(tmp_path):
+    """``from a import *`` then ``from b import *``, both exporting ``X``: when b's
+    ``__all__`` drops ``X``, the rerun of ``from b import *`` leaves ``X`` as a's, as in a
+    fresh run (it deleted ``X``: found by the random-edit property test)."""
+    files = {
+        "a.py": "X = 'from a'\nY = 1\n",
+        "b.py": "X = 'from b'\nZ = 2\n__all__ = ['X', 'Z']\n",
+        "both.py": "from a import *\nfrom b import *\n",
+        "app.py": "import both\nprint(both.X, both.Y, both.Z)\nprint('end')\n",
+    }
+    edits = [
+        {"b.py": files["b.py"].replace("['X', 'Z']", "['Z']")},
+        {"b.py": files["b.py"]},
+        {"b.py": files["b.py"].replace("'from b'", "'from b, edited'")},
+    ]
+    run_and_read(tmp_path, files, edits)

@@ -519,7 +519,14 @@ class StatementRerun:
                 bound, self.record.written = self.record.written, written | self.record.written
             self._forget_unbound(index, bound, before, own)
             if runtime.STAR in unit[static.BINDS]:
-                self._forget_unexported(recorded[index], before, own)
+                others = sorted(
+                    (other, module)
+                    for other, reads in enumerate(recorded)
+                    if other != index
+                    for module, name in reads
+                    if name == runtime.STAR
+                )
+                self._forget_unexported(recorded[index], before, own, others)
             ran.add(index)
             result.executed.append(unit[static.FIRST])
             for name in unit[static.BINDS]:
@@ -553,12 +560,22 @@ class StatementRerun:
                 del self.namespace[name]
                 own.add(name)
 
-    def _forget_unexported(self, recorded: set, before: dict, own: set[str]) -> None:
+    def _forget_unexported(
+        self, recorded: set, before: dict, own: set[str], others: list[tuple[int, str]] = ()
+    ) -> None:
         """``from m import *`` ran again: a name it bound before that ``m`` no longer
-        exports (and that no statement here binds) is gone, as in a fresh run."""
+        exports (and that no statement here binds) is gone, as in a fresh run; unless
+        another star import here exports it (``from a import *`` then ``from b import *``,
+        both with ``X``): then it holds what the last of those binds."""
         sources = [sys.modules.get(m) for m, name in recorded if name == runtime.STAR]
         sources = [source for source in sources if source is not None]
         exported = {name for source in sources for name in runtime.public_names(source)}
+        elsewhere: dict[str, object] = {}  # name -> what the last other star import binds
+        for _index, other in others:
+            module = sys.modules.get(other)
+            if module is not None:
+                for name in runtime.public_names(module):
+                    elsewhere[name] = vars(module).get(name, _MISSING)
         for name, value in list(self.namespace.items()):
             if (
                 name in exported
@@ -573,6 +590,11 @@ class StatementRerun:
                 or node(source.__name__, name) in self.batch.changed
                 for source in sources
             ):
+                if name in elsewhere and elsewhere[name] is not _MISSING:
+                    if elsewhere[name] is not value:
+                        self.namespace[name] = elsewhere[name]
+                        own.add(name)
+                    continue
                 del self.namespace[name]
                 own.add(name)
 
