@@ -108,8 +108,8 @@ def _signal_signal(original: Callable) -> Callable:
         previous = original(signalnum, handler)
 
         def undo() -> None:
-            if getsignal(signalnum) is not handler:
-                return  # replaced since: the newer handler stays
+            if getsignal(signalnum) is not handler or previous is None:
+                return  # replaced since (the newer handler stays), or set from C before
             if threading.current_thread() is not threading.main_thread():
                 print(
                     f"[hmr-ast] the handler of signal {signalnum} cannot be restored from this "
@@ -313,9 +313,13 @@ def _on_import(args: tuple) -> None:
     """A module not yet in ``sys.modules`` is about to be imported."""
     if _LAZY and not _importing:
         name = args[0]
-        root = name.partition(".")[0] if isinstance(name, str) else None
-        if root in _LAZY and root not in sys.modules:
-            _import_wrapped(root)
+        wanted = name.partition(".")[0] if isinstance(name, str) else None
+        for lazy in list(_LAZY):
+            module = sys.modules.get(lazy)
+            if module is None and lazy == wanted:
+                _import_wrapped(lazy)
+            elif module is not None and not _initializing(module):
+                _LAZY.pop(lazy)()  # imported by another thread (or before we looked)
     _look_at_path()
 
 
