@@ -349,3 +349,47 @@ def test_impact_predicts_owners_made_again_and_their_contributors(tmp_path):
         assert expected <= set(predicted["order"]), predicted["order"]
         owner = {"a.py": "registry", "c.py": "ids"}[path]
         assert any(why.startswith("makes ") for why in predicted["reasons"][owner])
+
+
+ROUTES = """\
+from fastapi import APIRouter
+
+router = APIRouter()
+
+
+@router.get("/items")
+def items():
+    return ["v0"]
+"""
+
+
+def test_a_router_included_from_another_module_follows_edits(tmp_path):
+    """FastAPI: routes.py makes an ``APIRouter``, main.py makes the app and calls
+    ``app.include_router(router)``. A moved route, an added one and a body edit are each
+    served, once, without serving a stale route."""
+    pytest.importorskip("fastapi")
+    make_project(
+        tmp_path,
+        {
+            "routes.py": ROUTES,
+            "main.py": (
+                "from fastapi import FastAPI\nfrom routes import router\n\napp = FastAPI()\n"
+                "app.include_router(router)\n"
+            ),
+        },
+    )
+    hot, port = serve(tmp_path, "-v")
+    with hot:
+        assert get(port, "/items") == (200, '["v0"]')
+        write(tmp_path / "routes.py", ROUTES.replace('"/items"', '"/things"'))
+        wait_until(lambda: get(port, "/things") == (200, '["v0"]'), "the moved route")
+        assert get(port, "/items")[0] == 404
+        write(
+            tmp_path / "routes.py", ROUTES + '\n\n@router.get("/more")\ndef more():\n    return 1\n'
+        )
+        wait_until(lambda: get(port, "/more") == (200, "1"), "the added route")
+        write(tmp_path / "routes.py", ROUTES.replace('"v0"', '"v1"'))
+        wait_until(lambda: get(port, "/items") == (200, '["v1"]'), "the edited body")
+        assert get(port, "/more")[0] == 404
+        paths = json.loads(get(port, "/openapi.json")[1])["paths"]
+        assert list(paths) == ["/items"]
