@@ -214,3 +214,62 @@ def test_what_the_standard_library_registers_for_itself_stays(tmp_path):
         hot.err.wait_for(r"^\[hmr-ast\] reloaded lib\.py")
         finish(hot)
     assert "finalized v2" in everything(hot.out)
+
+
+REGISTRIES_LIB = """\
+import codecs
+import copyreg
+import mimetypes
+
+
+class Point:
+    def __init__(self, x):
+        self.x = x
+
+
+def reduce_point(point):
+    return Point, (point.x,)
+
+
+def search(name):
+    return codecs.lookup("utf-8") if name == "hmrcodec" else None
+
+
+copyreg.pickle(Point, reduce_point)
+codecs.register(search)
+mimetypes.add_type("text/x-v1", ".hmrv")
+VERSION = 1
+"""
+
+REGISTRIES_APP = """\
+import codecs
+import copyreg
+import mimetypes
+import lib
+
+try:
+    codec = codecs.lookup("hmrcodec").name
+except LookupError:
+    codec = "missing"
+print(
+    "reducer", copyreg.dispatch_table.get(lib.Point) is not None, "codec", codec,
+    "type", mimetypes.guess_type("a.hmrv")[0], "v1", mimetypes.guess_extension("text/x-v1"),
+    "version", lib.VERSION,
+)
+"""
+
+
+def test_removed_copyreg_codec_and_edited_mimetypes_registrations_are_gone(tmp_path):
+    make_project(tmp_path, {"lib.py": REGISTRIES_LIB, "app.py": REGISTRIES_APP})
+    with HotProcess.run(tmp_path, "app.py") as hot:
+        hot.out.wait_for(r"^reducer True codec utf-8 type text/x-v1 v1 \.hmrv version 1$")
+        edited = (
+            REGISTRIES_LIB.replace("copyreg.pickle(Point, reduce_point)", "")
+            .replace("codecs.register(search)", "")
+            .replace("x-v1", "x-v2")
+            .replace("VERSION = 1", "VERSION = 2")
+        )
+        write(tmp_path / "lib.py", edited)
+        line = hot.out.wait_for("^.* version 2$").group(0)
+    assert line == fresh_run(tmp_path, "-B", "app.py").stdout.strip()
+    assert line == "reducer False codec missing type text/x-v2 v1 None version 2"
