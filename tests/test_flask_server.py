@@ -17,7 +17,7 @@ import pytest
 
 from harness import TIMEOUT, HotProcess, clean_env, make_project, write
 from streams import read_to_end
-from web_harness import Hammer, _answers, free_port, get, wait_until
+from web_harness import Hammer, _answers, free_port, get, open_stream, wait_until
 
 pytest.importorskip("flask")
 
@@ -193,3 +193,26 @@ def test_neither_framework_is_imported_unless_its_subcommand_runs(tmp_path):
     )
     with HotProcess.run(tmp_path, "probe.py") as hot:
         hot.out.wait_for(r"^False False$")  # hmr-ast run keeps watching: wait, then stop
+
+
+def test_refresh_tells_open_pages_to_reload_after_an_edit(tmp_path):
+    project = flask_project(tmp_path)
+    write(
+        project / "pages.py",
+        PAGES
+        + '\n\n@pages.route("/page")\ndef page():\n    return "<html><body>v1</body></html>"\n',
+    )
+    hot, port = serve(project, "--refresh")
+    with hot:
+        status, html = get(port, "/page")
+        assert status == 200 and "hmr-ast --refresh" in html and "__hmr_ast__/events" in html
+        assert "hmr-ast --refresh" not in get(port, "/")[1]  # JSON is left alone
+        connection, events = open_stream(port, "/__hmr_ast__/events")
+        try:
+            events.wait_for(r"^retry: 500$")
+            edit(project / "pages.py", "<body>v1", "<body>v2")
+            events.wait_for(r"^event: reload$")
+            assert "v2" in get(port, "/page")[1]
+        finally:
+            connection.close()
+        assert stop(hot) in (0, 130)
