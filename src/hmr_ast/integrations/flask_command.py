@@ -17,16 +17,13 @@ hmr-ast's own options (``--refresh``, ``--drain-timeout``, ``--include``, ``--ex
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 try:
     import click
     import werkzeug.serving
-    from flask import Flask
     from flask import cli as flask_cli
 except ImportError as missing:  # pragma: no cover - only without the extra
     sys.exit(f"hmr-ast flask needs Flask ({missing}): pip install 'hmr-ast[flask]'")
@@ -74,7 +71,6 @@ class FlaskRunner:
         self.front = WSGIFront(application, self.boundary, refresher=refresher)
         engine = self.session.engine
         engine.batch_gates.append(self.boundary.gate)
-        engine.batch_gates.append(self._setup_reopened)
         engine.after_batch.append(self._after_batch)
         served: Any = self.front
         if options.pop("use_debugger", False):
@@ -95,22 +91,6 @@ class FlaskRunner:
             set_debug_flag=info.set_debug_flag,
         )
         return fresh.load_app()
-
-    @contextlib.contextmanager
-    def _setup_reopened(self) -> Iterator[None]:
-        """Flask refuses ``app.route`` (any setup method) once the app has served a request;
-        while a batch applies (no request runs then) the serving app accepts them again, so a
-        view added or edited in the app's own module registers as in a fresh run."""
-        app = self.front.current if self.front is not None else None
-        if not isinstance(app, Flask):
-            yield
-            return
-        served = app._got_first_request
-        app._got_first_request = False
-        try:
-            yield
-        finally:
-            app._got_first_request = served or app._got_first_request
 
     def _after_batch(self, outcome: Outcome) -> None:
         """On the thread that applied the batch, inside its gates: no request runs."""
