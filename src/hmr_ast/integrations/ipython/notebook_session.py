@@ -4,8 +4,9 @@ It is ``hmr-ast run``'s ``Session`` (the hook, the watcher, how changed files be
 to rerun, warm-up when idle), with the notebook's policy for when a batch applies:
 
 - by default, just before the next cell runs (IPython's ``pre_run_cell``), on the thread that
-  runs cells, after a sweep of the loaded modules' files, so a save made a moment before the
-  cell is never missed, as ``%autoreload`` checks before each cell;
+  runs cells, after a look at the loaded modules' files (a stat of each), so a save made a
+  moment before the cell, which the watcher may not have reported yet, is never missed, as
+  ``%autoreload`` checks before each cell;
 - with ``%hmr_ast live``, at once on the watcher thread, as ``hmr-ast run`` does while its
   entry runs: a module whose body is still executing in the running cell reruns once the
   cell has finished.
@@ -38,6 +39,8 @@ def _never_called() -> int:  # pragma: no cover - a notebook session has no entr
 
 
 class NotebookSession(Session):
+    """One shell's session: started by ``%load_ext hmr_ast``, stopped by ``%unload_ext``."""
+
     def __init__(self, shell, scope: ProjectScope) -> None:
         super().__init__(Entry(call=_never_called), [], scope, verbosity=0)
         self.shell = shell
@@ -300,6 +303,10 @@ def _history(shell) -> list[str]:
 def _forget_writes_to_sources() -> None:
     """A cell that writes a loaded module's source (``%%writefile m.py``) edits it: unlike
     ``hmr-ast run``'s program writing its own files, a notebook's writes are the user's."""
+    written = [path for path in list(own_writes.touched) if path.endswith(".py")]
+    if not written:
+        return
     sources = {os.path.abspath(record.path) for record in list(runtime.records.values())}
-    for path in [path for path in list(own_writes.touched) if path in sources]:
-        own_writes.touched.pop(path, None)
+    for path in written:
+        if path in sources:
+            own_writes.touched.pop(path, None)
