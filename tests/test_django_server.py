@@ -53,13 +53,32 @@ class PostAdmin(admin.ModelAdmin):
 
 VIEWS = """\
 from django.http import JsonResponse
+from django.shortcuts import render
 
 from .models import Post
 
 
 def index(request):
     return JsonResponse({"message": "hello from v1", "posts": Post.objects.count()})
+
+
+def page(request):
+    return render(request, "blog/page.html")
 """
+
+TAGS = """\
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def shout(text):
+    return text.upper() + "!"
+"""
+
+PAGE = '{% load blog_tags %}<p>{{ "hi"|shout }} t1</p>\n'
+
 
 URLS = """\
 from django.urls import path
@@ -68,6 +87,7 @@ from . import views
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("page/", views.page),
 ]
 """
 
@@ -92,6 +112,8 @@ def made_project(tmp_path_factory) -> Path:
     subprocess.run([*django_admin, "startapp", "blog"], cwd=root, check=True)
     files = {"blog/models.py": MODELS, "blog/admin.py": ADMIN}
     files.update({"blog/views.py": VIEWS, "blog/urls.py": URLS})
+    files.update({"blog/templatetags/__init__.py": "", "blog/templatetags/blog_tags.py": TAGS})
+    files["blog/templates/blog/page.html"] = PAGE
     for name, text in files.items():
         write(root / name, text)
     settings = root / "mysite" / "settings.py"
@@ -206,6 +228,17 @@ def test_admin_registration_edits_apply_in_place(project):
     assert not any("AlreadyRegistered" in line for line in hot.err.seen), hot.err.seen
 
 
+def test_template_filter_and_template_edits_are_served(project):
+    hot, port = serve(project)
+    with hot:
+        assert get(port, "/page/") == (200, "<p>HI! t1</p>\n")
+        edit(project / "blog" / "templatetags" / "blog_tags.py", '+ "!"', '+ "?"')
+        served(hot, lambda: get(port, "/page/")[1] == "<p>HI? t1</p>\n", "the edited filter")
+        edit(project / "blog" / "templates" / "blog" / "page.html", "t1", "t2")
+        served(hot, lambda: get(port, "/page/")[1] == "<p>HI? t2</p>\n", "the edited template")
+        assert stop(hot) in (0, 130)
+
+
 def test_a_broken_view_shows_the_technical_500_until_fixed(project):
     views = project / "blog" / "views.py"
     hot, port = serve(project)
@@ -213,7 +246,7 @@ def test_a_broken_view_shows_the_technical_500_until_fixed(project):
         assert says(port) == "hello from v1"
         edit(views, '"posts": Post.objects.count()})', '"posts": Post.objects.count()')
         page = served(hot, lambda: get(port)[0] == 500 and get(port)[1], "the technical 500")
-        assert "SyntaxError" in page and "views.py, line 7" in page, page[-3000:]
+        assert "SyntaxError" in page and "views.py, line 8" in page, page[-3000:]
         assert "Django" in page and "Traceback" in page, page[:1000]
         edit(views, '"posts": Post.objects.count()', '"posts": Post.objects.count()})')
         served(hot, lambda: says(port) == "hello from v1", "the fixed view")
