@@ -214,7 +214,7 @@ def test_a_batch_waits_for_requests_in_flight_and_new_requests_wait_for_the_batc
             release_gate.wait(TIMEOUT)
 
     batch_thread = _in_thread(batch)
-    wait_until(lambda: boundary._closed, "the batch to close the door")
+    wait_until(lambda: boundary.closed, "the batch to close the door")
     assert not in_gate.is_set()  # draining: the request is still in flight
     ticket.leave()
     assert in_gate.wait(TIMEOUT)
@@ -247,7 +247,7 @@ def test_a_hold_taken_inside_the_batch_keeps_async_requests_waiting_until_releas
 
     asyncio.run(scenario())
     assert order == ["released", "served"]
-    assert boundary.in_flight == 0 and not boundary._closed
+    assert boundary.in_flight == 0 and not boundary.closed
 
 
 def test_a_batch_never_waits_for_requests_of_its_own_thread():

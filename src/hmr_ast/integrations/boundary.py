@@ -69,6 +69,12 @@ class RequestBoundary:
         with self._condition:
             return sum(self._in_flight.values())
 
+    @property
+    def closed(self) -> bool:
+        """New requests wait now: a batch applies, or a hold is not yet released."""
+        with self._condition:
+            return bool(self._closed)
+
     # --- requests ------------------------------------------------------------------
 
     def enter(self) -> Ticket:
