@@ -87,6 +87,7 @@ class Engine:
         self._uncached: dict[str, tuple] = {}  # ran in part: (path, digest, meta) to cache
         self._statements_result = None
         self._said_own: set[tuple[str, str]] = set()  # (path, why) told under -v
+        hooks.set_explain(self.verbose)  # what is taken back before a statement reruns
 
     # --- messages: held while a batch runs (writing would let other threads in) ---
 
