@@ -216,3 +216,23 @@ def test_refresh_tells_open_pages_to_reload_after_an_edit(tmp_path):
         finally:
             connection.close()
         assert stop(hot) in (0, 130)
+
+
+def test_an_app_factory_is_called_again_after_each_reload(tmp_path):
+    project = make_project(
+        tmp_path / "site",
+        {
+            "pages.py": PAGES,
+            "webapp.py": "from flask import Flask\n\nfrom pages import pages\n\n\n"
+            "def create_app():\n    app = Flask(__name__)\n    app.register_blueprint(pages)\n"
+            "    print('app made', flush=True)\n    return app\n",
+        },
+    )
+    hot, port = serve(project, "-v")
+    with hot:
+        assert says(port) == "hello from v1"
+        edit(project / "pages.py", "v1", "v2")
+        served(hot, lambda: says(port) == "hello from v2", "the edited view")
+        hot.err.wait_for(r"serving a new app object \(#2\)")
+        assert stop(hot) in (0, 130)
+    assert hot.out.seen.count("app made") == 2, hot.out.seen
