@@ -144,6 +144,26 @@ def test_edited_file_is_recompiled_even_with_the_same_size_and_mtime(tmp_path):
     assert run_once(tmp_path)[-1] == "value 2"
 
 
+REPORT_SOURCE_READS = """\
+import sys
+opened = []
+sys.addaudithook(lambda e, args: e == "open" and str(args[0]).endswith("a.py") and opened.append(1))
+import a
+print('value', a.VALUE, 'a.py read' if opened else 'a.py not read', flush=True)
+"""
+
+
+def test_warm_start_reads_no_source_that_is_as_it_was_when_cached(tmp_path):
+    make_project(tmp_path, {"app.py": REPORT_SOURCE_READS, "a.py": "VALUE = 1\n"})
+    assert run_once(tmp_path) == ["value 1 a.py read"]  # cold: read, instrumented, cached
+    assert run_once(tmp_path) == ["value 1 a.py not read"]  # its file state still matches
+    os.utime(tmp_path / "a.py")  # touched, not changed: read once, its hash still matches
+    assert run_once(tmp_path) == ["value 1 a.py read"]
+    assert run_once(tmp_path) == ["value 1 a.py not read"]  # and the new state was recorded
+    (tmp_path / "a.py").write_text("VALUE = 2\n")
+    assert run_once(tmp_path) == ["value 2 a.py read"]
+
+
 def test_code_of_a_reload_is_cached_for_the_next_start(tmp_path):
     make_project(tmp_path, {"app.py": REPORT_HEAVY, "a.py": "VALUE = 1\n"})
     with HotProcess.run(tmp_path, "app.py") as hot:

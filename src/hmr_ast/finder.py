@@ -123,18 +123,21 @@ class ProjectScope:
         return any(self._fnmatch(c, p) for c in candidates for p in patterns)
 
 
-def load_instrumented(path: str, data: bytes) -> tuple[CodeType, dict, bytes]:
-    """Instrumented code for ``data``: from the cache, or transformed and cached."""
+def load_instrumented(
+    path: str, data: bytes, state: bytes = cache.UNKNOWN
+) -> tuple[CodeType, dict, bytes]:
+    """Instrumented code for ``data``: from the cache, or transformed and cached.
+    ``state``: the file's ``cache.source_state`` taken before ``data`` was read."""
     digest = source_hash(data)
     extra = ast_pass(path) if ast_pass is not None else None
     variant, before = extra if extra is not None else ("", None)
-    hit = cache.load(path, digest, variant)
+    hit = cache.load(path, digest, variant, state)
     if hit is not None:
         return hit[0], hit[1], digest
     from .transform import instrument_source
 
     code, meta = instrument_source(data, path, before)
-    cache.store(path, digest, code, meta, variant)
+    cache.store(path, digest, code, meta, variant, state)
     return code, meta, digest
 
 
@@ -143,8 +146,13 @@ class InstrumentingLoader(SourceFileLoader):
 
     def get_code(self, fullname: str) -> CodeType:
         path = self.get_filename(fullname)
-        data = self.get_data(path)
-        code, meta, digest = load_instrumented(path, data)
+        extra = ast_pass(path) if ast_pass is not None else None
+        hit = cache.load_unchanged(path, extra[0] if extra is not None else "")
+        if hit is not None:  # the file is as it was when cached: not even read
+            code, meta, digest = hit
+        else:
+            state = cache.source_state(path)  # before the read: see cache's docstring
+            code, meta, digest = load_instrumented(path, self.get_data(path), state)
         runtime.register(fullname, path, digest, meta, code)
         return code
 
