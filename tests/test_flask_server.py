@@ -236,3 +236,19 @@ def test_an_app_factory_is_called_again_after_each_reload(tmp_path):
         hot.err.wait_for(r"serving a new app object \(#2\)")
         assert stop(hot) in (0, 130)
     assert hot.out.seen.count("app made") == 2, hot.out.seen
+
+
+def test_an_app_that_does_not_load_at_start_serves_its_error_until_fixed(tmp_path):
+    project = flask_project(tmp_path)
+    pages = project / "pages.py"
+    edit(pages, 'pages = Blueprint("pages", __name__)', 'raise RuntimeError("half done")')
+    hot, port = serve(project, "--debug")
+    with hot:
+        hot.err.wait_for(r"the app does not load; serving its error until an edit fixes it")
+        status, page = get(port)
+        assert status == 500 and "half done" in page and "Werkzeug Debugger" in page, page[:300]
+        edit(pages, 'raise RuntimeError("half done")', 'pages = Blueprint("pages", __name__)')
+        served(hot, lambda: says(port) == "hello from v1", "the app, once fixed")
+        hot.err.wait_for(r"the app loads now")
+        assert stop(hot) in (0, 130)
+    assert any("Serving Flask app 'webapp'" in line for line in hot.out.seen), hot.out.seen

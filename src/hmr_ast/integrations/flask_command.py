@@ -52,10 +52,15 @@ class FlaskRunner:
         self.front: WSGIFront | None = None
         self.info: flask_cli.ScriptInfo | None = None
         self.debugger = False
+        self.loaded = True  # False while the app does not load (since start)
 
     def main(self) -> int:
         """The session's entry: Flask's CLI, with ``run_simple`` replaced by ``serve``."""
         flask_cli.run_simple = self.serve  # what ``flask run`` calls (flask.cli's global)
+        # As in werkzeug's reloader process: an app that does not load at start is served as
+        # its error (``run`` answers every request by raising it) instead of ending the
+        # command; flask.cli reads this to choose, and to skip its banner (said in ``serve``).
+        flask_cli.is_running_from_reloader = lambda: True
         code = flask_cli.cli.main(args=self.argv, prog_name="hmr-ast flask")
         return code if isinstance(code, int) else 0
 
@@ -69,6 +74,11 @@ class FlaskRunner:
         self.debugger = bool(options.get("use_debugger"))
         refresher = ThreadRefresher() if self.ours.refresh else None
         self.front = WSGIFront(application, self.boundary, refresher=refresher)
+        self._banner()
+        if "run_command" in getattr(application, "__qualname__", ""):
+            # run's stand-in that raises the load error (it printed the traceback)
+            self.loaded = False
+            self.session.log("the app does not load; serving its error until an edit fixes it")
         engine = self.session.engine
         engine.batch_gates.append(self.boundary.gate)
         engine.after_batch.append(self._after_batch)
@@ -80,6 +90,15 @@ class FlaskRunner:
         finally:
             if refresher is not None:
                 refresher.close()
+
+    def _banner(self) -> None:
+        """What ``flask run`` says first (``show_server_banner``, which skips it in a
+        reloader's process, as flask.cli now believes this is)."""
+        debug = flask_cli.get_debug_flag()
+        assert self.info is not None
+        if self.info.app_import_path is not None:
+            click.echo(f" * Serving Flask app '{self.info.app_import_path}'")
+        click.echo(f" * Debug mode: {'on' if debug else 'off'}")
 
     def _load(self) -> Any:
         """The app, found again exactly as ``flask run`` found it at start."""
@@ -95,7 +114,7 @@ class FlaskRunner:
     def _after_batch(self, outcome: Outcome) -> None:
         """On the thread that applied the batch, inside its gates: no request runs."""
         front = self.front
-        if front is None or not (outcome.reran or outcome.failed):
+        if front is None or not (outcome.reran or outcome.failed or not self.loaded):
             return
         failing = [name for name in outcome.failed if name in self.session.engine.failed]
         if failing:  # (a module that failed, then ran well later in the batch, recovered)
@@ -108,6 +127,9 @@ class FlaskRunner:
             front.fail(raising(errors.strip_our_frames(error)) if self.debugger else None)
             self.session.log(f"the app does not load: {type(error).__name__}: {error}")
             return
+        if not self.loaded:
+            self.loaded = True
+            self.session.log("the app loads now")
         if app is front.current:
             front.reloaded()
             patched = sorted(f"{m}.{n}" for m, names in outcome.patched.items() for n in names)
