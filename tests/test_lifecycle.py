@@ -114,6 +114,55 @@ def test_on_dispose_runs_before_its_statement_reruns_is_removed_or_its_module_re
     ]
 
 
+THREAD_LIBRARY = """\
+import threading
+from hmr_ast import on_dispose
+
+started = threading.Event()
+
+
+def worker():
+    on_dispose(lambda: print("worker's callback", flush=True))
+    started.set()
+
+
+threading.Thread(target=worker).start()
+started.wait()
+VALUE = 1
+"""
+
+THREAD_APP = """\
+import threading
+from hmr_ast import on_dispose
+import lib
+
+on_dispose(lambda: print("app's callback for lib", flush=True), "lib")
+print("value", lib.VALUE, flush=True)
+threading.Event().wait()
+"""
+
+
+def test_on_dispose_outside_a_module_body_or_for_another_module_runs_when_it_reruns(tmp_path):
+    """A thread's registration, and one made for another module (hmr's ``__file__``
+    argument), belong to the module as a whole: any statement of it running again."""
+    make_project(tmp_path, {"lib.py": THREAD_LIBRARY, "app.py": THREAD_APP})
+    with HotProcess.run(tmp_path, "app.py") as hot:
+        hot.out.wait_for("^value 1$")
+        write(tmp_path / "lib.py", THREAD_LIBRARY.replace("VALUE = 1", "VALUE = 2"))
+        hot.out.wait_for("^value 2$")
+        write(tmp_path / "lib.py", THREAD_LIBRARY.replace("VALUE = 1", "VALUE = 3"))
+        hot.out.wait_for("^value 3$")
+        hot.stop()
+    assert everything(hot.out) == [
+        "value 1",
+        "app's callback for lib",
+        "worker's callback",
+        "value 2",
+        "app's callback for lib",  # registered again by __main__'s rerun; the worker's is gone
+        "value 3",
+    ]
+
+
 DATA_APP = """\
 from hmr_ast import data, is_active
 

@@ -27,7 +27,7 @@ class Registration:
     def __init__(
         self, line: int | None, stamp: int, undo: Callable[[], object], what: str, kind: str
     ) -> None:
-        self.line = line  # None: made outside the module's body; goes with the whole module
+        self.line = line  # None: made outside the module's body; goes with any rerun of it
         self.stamp = stamp
         self.undo = undo
         self.what = what  # for messages: ``atexit.register(close)``
@@ -107,11 +107,11 @@ def dispose_lines(
         return
 
     def chosen(r: Registration) -> bool:
-        if r.line is None or (before is not None and r.stamp >= before):
+        if (before is not None and r.stamp >= before) or (since is not None and r.stamp < since):
             return False
-        if since is not None and r.stamp < since:
-            return False
-        return any(first <= r.line <= last for first, last in spans)
+        # What the module registered outside its body (a thread, a request) goes with any
+        # statement of it that runs again: no statement made it, and the module changed.
+        return r.line is None or any(first <= r.line <= last for first, last in spans)
 
     undo_all(module, _take(module, chosen))
 

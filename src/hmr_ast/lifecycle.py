@@ -52,16 +52,31 @@ def is_active() -> bool:
 ON_DISPOSE = "on_dispose"
 
 
-def _register(undo: Callable[[], object], what: str, frame, kind: str = "lifecycle") -> None:
+def _register(
+    undo: Callable[[], object], what: str, frame, kind: str = "lifecycle", module: str | None = None
+) -> None:
     """Tie ``undo`` to the statement the registering call runs for; a call made outside
-    any module body (a thread, a request) ties it to the caller's module as a whole."""
+    any module body (a thread, a request), or for another ``module`` (a name or a file),
+    ties it to that module as a whole: it goes when any statement of it runs again."""
     from . import disposal, runtime
 
-    if disposal.register_here(undo, what, frame, kind):
-        return
-    record = runtime.record_for(frame.f_globals)
+    if module is None:
+        if disposal.register_here(undo, what, frame, kind):
+            return
+        record = runtime.record_for(frame.f_globals)
+    else:
+        record = runtime.records.get(module) or next(
+            (r for r in list(runtime.records.values()) if _same_file(r.path, module)), None
+        )
     if record is not None:
         disposal.register(record.name, None, undo, what, kind)
+
+
+def _same_file(path: str, other: str) -> bool:
+    try:
+        return os.path.samefile(path, other)
+    except OSError:
+        return False
 
 
 # ``types``' own names, without importing it (a plain start-up may not have).
@@ -77,13 +92,15 @@ def _describe(function: object) -> str:
 # --- on_dispose ---------------------------------------------------------------------------
 
 
-def on_dispose(callback: F) -> F:
+def on_dispose(callback: F, module: str | None = None) -> F:
     """Call ``callback()`` just before the statement that registered it runs again or is
     removed, or before its whole module reruns: close what the statement opened (a
-    connection, a thread, a file) so that the rerun starts as a fresh run would. Returns
-    ``callback``, so it also works as a decorator."""
+    connection, a thread, a file) so that the rerun starts as a fresh run would. With
+    ``module`` (a module name or file, as hmr's ``__file__`` argument), before any part of
+    that module runs again. Returns ``callback``, so it also works as a decorator."""
     if is_active():
-        _register(callback, f"on_dispose({_describe(callback)})", sys._getframe(1), ON_DISPOSE)
+        what = f"on_dispose({_describe(callback)})"
+        _register(callback, what, sys._getframe(1), ON_DISPOSE, module)
     return callback
 
 
