@@ -197,7 +197,8 @@ import lib
 @keep
 def table():
     print("computing a table of", lib.SIZE, flush=True)
-    return list(range(lib.SIZE))
+    with open("rows.txt") as rows:
+        return list(range(lib.SIZE)) + rows.read().split()
 
 
 # (It reads lib.SIZE itself: hmr-ast does not yet see what a decorated function reads.)
@@ -206,20 +207,23 @@ print("label", lib.LABEL, "size", lib.SIZE, "table", table(), flush=True)
 
 
 def test_keep_computes_again_only_when_its_code_or_what_it_reads_changes(tmp_path):
-    make_project(tmp_path, {"lib.py": KEEP_LIBRARY, "app.py": KEEP_APP})
+    make_project(tmp_path, {"lib.py": KEEP_LIBRARY, "app.py": KEEP_APP, "rows.txt": "r1"})
     with HotProcess.run(tmp_path, "app.py") as hot:
-        hot.out.wait_for(r"^label x1 size 3 table \[0, 1, 2\]$")
+        hot.out.wait_for(r"^label x1 size 3 table \[0, 1, 2, 'r1'\]$")
         write(tmp_path / "lib.py", KEEP_LIBRARY.replace("x1", "x2"))  # __main__ reruns whole
-        hot.out.wait_for(r"^label x2 size 3 table \[0, 1, 2\]$")
+        hot.out.wait_for(r"^label x2 size 3 table \[0, 1, 2, 'r1'\]$")
         write(tmp_path / "lib.py", KEEP_LIBRARY.replace("x1", "x2").replace("3", "2"))
-        hot.out.wait_for(r"^label x2 size 2 table \[0, 1\]$")
+        hot.out.wait_for(r"^label x2 size 2 table \[0, 1, 'r1'\]$")
         write(tmp_path / "app.py", KEEP_APP.replace("range(lib.SIZE)", "range(lib.SIZE + 1)"))
-        hot.out.wait_for(r"^label x2 size 2 table \[0, 1, 2\]$")
+        hot.out.wait_for(r"^label x2 size 2 table \[0, 1, 2, 'r1'\]$")
+        write(tmp_path / "rows.txt", "r2")
+        hot.out.wait_for(r"^label x2 size 2 table \[0, 1, 2, 'r2'\]$")
         hot.stop()
     assert [line for line in everything(hot.out) if line.startswith("computing")] == [
         "computing a table of 3",
         "computing a table of 2",  # lib.SIZE changed
         "computing a table of 2",  # its code changed
+        "computing a table of 2",  # a file it read changed
     ]
 
 

@@ -8,15 +8,16 @@ does nothing and ``is_active`` is False.
 Under hmr-ast a registration belongs to the top-level statement whose execution made it (the
 statement found from the calling frame, as for the built-in side effects): when that
 statement runs again, or is removed, or its whole module reruns, the registration is taken
-back first, so it is never made twice. Importing this module costs nothing more than
-``sys`` and ``os``, which every program has.
+back first, so it is never made twice. Importing this module (and ``kept_values``, where
+``keep`` lives) costs nothing more than ``sys`` and ``os``, which every program has.
 """
 
 from __future__ import annotations
 
-import _thread
 import os
 import sys
+
+from .kept_values import keep
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 
     T = TypeVar("T")
     F = TypeVar("F", bound=Callable[[], object])
+
+#: PyPI ``hmr``'s name for ``keep``.
+cache_across_reloads = keep
 
 __all__ = (
     "after_reload",
@@ -79,12 +83,6 @@ def _same_file(path: str, other: str) -> bool:
         return False
 
 
-# ``types``' own names, without importing it (a plain start-up may not have).
-FunctionType = type(is_active)
-CodeType = type(is_active.__code__)
-ModuleType = type(sys)
-
-
 def _describe(function: object) -> str:
     return getattr(function, "__qualname__", None) or repr(function)
 
@@ -121,112 +119,7 @@ def data(module: str | None = None) -> dict[str, Any]:
     return found
 
 
-# --- keep / cache_across_reloads -------------------------------------------------------------
-
-_PLAIN = (int, float, complex, str, bytes, bool, type(None))
-_MISSING = object()
-_kept: dict[tuple[str, str], tuple[tuple, object]] = {}
-_kept_lock = _thread.RLock()
-
-
-class Kept:
-    """A zero-argument function whose value is computed on first call and kept across
-    reloads, until the function's code, defaults, or the globals it reads change."""
-
-    def __init__(self, function: Callable[[], T]) -> None:
-        self.__wrapped__ = function
-        for name in ("__module__", "__name__", "__qualname__", "__doc__"):
-            setattr(self, name, getattr(function, name, None))
-        self._key = (getattr(function, "__module__", None) or "?", _describe(function))
-        self._shape = _function_shape(function)
-        self._names = _global_names(function.__code__) if hasattr(function, "__code__") else ()
-
-    def __call__(self) -> T:
-        with _kept_lock:
-            stamp = (self._shape, _global_values(self.__wrapped__, self._names))
-            found = _kept.get(self._key)
-            if found is not None and _same_stamp(found[0], stamp):
-                return found[1]  # type: ignore[return-value]
-            value = self.__wrapped__()
-            _kept[self._key] = (stamp, value)
-            return value
-
-    def __repr__(self) -> str:
-        return f"<kept {self.__qualname__}>"
-
-
-def keep(function: Callable[[], T]) -> Callable[[], T]:
-    """Decorate a zero-argument function computing an expensive value (a model, an index):
-    calling it computes the value once; reloads keep it, even when the statement that calls
-    it runs again, and compute it anew only when the function's code changes or a global it
-    reads is bound to another object (a module's names it reads count too). Without
-    hmr-ast: computed once per process, like ``functools.cache``."""
-    return Kept(function)
-
-
-#: PyPI ``hmr``'s name for ``keep``.
-cache_across_reloads = keep
-
-
-def _code_shape(code: CodeType) -> tuple:
-    """What a code object does, without where it sits (moving a function keeps its value)."""
-    consts = tuple(
-        _code_shape(c) if isinstance(c, CodeType) else (type(c), c) for c in code.co_consts
-    )
-    return (code.co_code, code.co_names, code.co_varnames, code.co_freevars, consts)
-
-
-def _function_shape(function: Callable[[], object]) -> tuple:
-    code = getattr(function, "__code__", None)
-    if code is None:
-        return (id(function),)
-    defaults = (getattr(function, "__defaults__", None), getattr(function, "__kwdefaults__", None))
-    cells = tuple(cell.cell_contents for cell in getattr(function, "__closure__", None) or ())
-    return (_code_shape(code), repr(defaults), tuple(map(id, cells)))
-
-
-def _global_names(code: CodeType) -> tuple[str, ...]:
-    names = dict.fromkeys(code.co_names)
-    for const in code.co_consts:
-        if isinstance(const, CodeType):
-            names.update(dict.fromkeys(_global_names(const)))
-    return tuple(names)
-
-
-def _global_values(function: Callable[[], object], names: Iterable[str]) -> tuple:
-    """The objects the function's globals name now (and for a module, the names it reads
-    of it; for a function, its code, which a reload may patch in place)."""
-    namespace = getattr(function, "__globals__", {})
-    values = []
-    for name in names:
-        value = namespace.get(name, _MISSING)
-        if value is _MISSING:
-            continue
-        values.append((name, value))
-        if isinstance(value, ModuleType):
-            attributes = value.__dict__
-            values.extend(
-                (f"{name}.{n}", attributes[n]) for n in names if n in attributes and n != name
-            )
-        elif isinstance(value, FunctionType):
-            values.append((f"{name}.__code__", value.__code__))
-    return tuple(values)
-
-
-def _same_stamp(old: tuple, new: tuple) -> bool:
-    if old[0] != new[0] or len(old[1]) != len(new[1]):
-        return False
-    for (old_name, old_value), (new_name, new_value) in zip(old[1], new[1]):
-        if old_name != new_name:
-            return False
-        if old_value is new_value:
-            continue
-        if type(old_value) is type(new_value) and type(old_value) in _PLAIN:
-            if old_value == new_value:
-                continue
-        return False
-    return True
-
+# --- keep / cache_across_reloads: in kept_values ------------------------------------------
 
 # --- before_reload / after_reload ---------------------------------------------------------
 
