@@ -1,9 +1,11 @@
 """Flask and Django development servers, edit-to-served: hmr-ast against the frameworks' own.
 
 Each project's start-up takes 2 s (``model.py`` sleeps 2 s at import, as a project loading
-a model, warming a cache or importing a large codebase does). The edit is to a view's
-returned text (``pages.py`` of a Flask app with a blueprint; ``blog/views.py`` of a Django
-project with an app). Side by side, each in its own copy on a free port of 127.0.0.1:
+a model, warming a cache or importing a large codebase does). A view edit changes the
+text a view returns (``pages.py`` of a Flask app with a blueprint; ``blog/views.py`` of a
+Django project with an app); a URL edit changes the text its route passes it (the route's
+``defaults=``; the ``path()`` kwargs in ``blog/urls.py``). Side by side, each in its own
+copy on a free port of 127.0.0.1:
 
 - ``hmr-ast flask --app webapp run --debug`` against ``flask --app webapp run --debug``
   (werkzeug's reloader restarts the process, keeping the socket);
@@ -51,7 +53,8 @@ FLASK = {
     ),
     "pages.py": (
         "from flask import Blueprint\n\npages = Blueprint('pages', __name__)\n\n\n"
-        "@pages.route('/')\ndef index():\n    return 'hello from v1'\n"
+        "@pages.route('/', defaults={'text': 'route v1'})\ndef index(text):\n"
+        "    return text + ' view v1'\n"
     ),
 }
 
@@ -80,17 +83,18 @@ DJANGO = {
     ),
     "blog/__init__.py": "",
     "blog/urls.py": "from django.urls import path\n\nfrom . import views\n\n"
-    "urlpatterns = [path('', views.index)]\n",
+    "urlpatterns = [path('', views.index, {'text': 'route v1'})]\n",
     "blog/views.py": (
         "from django.http import HttpResponse\n\nimport model  # noqa: F401\n\n\n"
-        "def index(request):\n    return HttpResponse('hello from v1')\n"
+        "def index(request, text):\n    return HttpResponse(text + ' view v1')\n"
     ),
 }
 
-#: server -> (project files, the edited file, command for a port)
-SERVERS: dict[str, tuple[dict[str, str], str, Callable[[int], list[str]]]] = {
+#: server -> (project files, the view's file, its URL's file, command for a port)
+SERVERS: dict[str, tuple[dict[str, str], str, str, Callable[[int], list[str]]]] = {
     "hmr-ast flask": (
         FLASK,
+        "pages.py",
         "pages.py",
         lambda port: (
             [sys.executable, "-m", "hmr_ast", "flask", "--app", "webapp", "run"]
@@ -100,6 +104,7 @@ SERVERS: dict[str, tuple[dict[str, str], str, Callable[[int], list[str]]]] = {
     "flask run --debug": (
         FLASK,
         "pages.py",
+        "pages.py",
         lambda port: (
             [sys.executable, "-m", "flask", "--app", "webapp", "run"]
             + ["--port", str(port), "--debug"]
@@ -108,11 +113,13 @@ SERVERS: dict[str, tuple[dict[str, str], str, Callable[[int], list[str]]]] = {
     "hmr-ast django runserver": (
         DJANGO,
         "blog/views.py",
+        "blog/urls.py",
         lambda port: [sys.executable, "-m", "hmr_ast", "django", "runserver", str(port), "-q"],
     ),
     "manage.py runserver": (
         DJANGO,
         "blog/views.py",
+        "blog/urls.py",
         lambda port: [sys.executable, "manage.py", "runserver", str(port)],
     ),
 }
@@ -177,16 +184,18 @@ class Client:
                 time.sleep(0.002)  # refused at once: do not spin
 
 
+FIRST = "route v1 view v1"
+
+
 def measure(name: str, rounds: int, edits: int) -> dict[str, object]:
-    files, edited, command = SERVERS[name]
+    files, view_file, url_file, command = SERVERS[name]
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="bench-web-") as temporary:
         project = Path(temporary) / "site"
         for relative, text in files.items():
             (project / relative).parent.mkdir(parents=True, exist_ok=True)
             (project / relative).write_text(text)
-        view = project / edited
-        original = view.read_text()
+        view, url = project / view_file, project / url_file
         output_path = Path(temporary) / "output.txt"
         with open(output_path, "w") as output:
             env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -196,20 +205,26 @@ def measure(name: str, rounds: int, edits: int) -> dict[str, object]:
             )
             try:
                 started = time.perf_counter()
-                wait_for(port, "hello from v1")
+                wait_for(port, FIRST)
                 startup = time.perf_counter() - started
                 time.sleep(1.0)  # start-up settles (every server gets the same)
-                times = []
-                for number in range(rounds):
-                    text = f"hello from edit {number}"
-                    view.write_text(original.replace("hello from v1", text))
-                    times.append(wait_for(port, text) * 1000)
+                times = {"view": [], "url": []}
+                for kind, path, old in (("view", view, "view v1"), ("url", url, "route v1")):
+                    original = path.read_text()
+                    for number in range(rounds):
+                        new = f"{kind} edit {number}"
+                        path.write_text(original.replace(old, new))
+                        times[kind].append(wait_for(port, FIRST.replace(old, new)) * 1000)
+                        time.sleep(0.3)
+                    path.write_text(original)
+                    wait_for(port, FIRST)
                     time.sleep(0.3)
+                original = view.read_text()
                 with Client(port) as client:
                     for number in range(edits):
-                        text = f"hello from hammered edit {number}"
-                        view.write_text(original.replace("hello from v1", text))
-                        wait_for(port, text)
+                        new = f"hammered edit {number}"
+                        view.write_text(original.replace("view v1", new))
+                        wait_for(port, FIRST.replace("view v1", new))
                         time.sleep(0.1)
             finally:
                 server.send_signal(2)
@@ -220,7 +235,8 @@ def measure(name: str, rounds: int, edits: int) -> dict[str, object]:
                     server.wait()
         loads = output_path.read_text().count(MODEL_LOADED)
     return {
-        "times": times,
+        "times": times["view"],
+        "url_times": times["url"],
         "startup": startup,
         "loads": loads,
         "requests": client.requests,
@@ -234,9 +250,9 @@ _OURS = {"flask run --debug": "hmr-ast flask", "manage.py runserver": "hmr-ast d
 
 def latency_table(results: dict[str, dict[str, object]]) -> str:
     lines = [
-        "| server | view edit served: median | max | rounds | vs hmr-ast | first start | "
-        "model loads |",
-        "|---|---|---|---|---|---|---|",
+        "| server | view edit: median | max | vs hmr-ast | URL edit: median | max | rounds "
+        "| first start | model loads |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, result in results.items():
         times: list[float] = result["times"]  # type: ignore[assignment]
@@ -244,8 +260,10 @@ def latency_table(results: dict[str, dict[str, object]]) -> str:
         base = statistics.median(ours["times"]) if ours else None  # type: ignore[arg-type]
         median = statistics.median(times)
         ratio = f"{median / base:,.0f}x" if base else ""
+        url: list[float] = result["url_times"]  # type: ignore[assignment]
         lines.append(
-            f"| {name} | {median:,.1f} ms | {max(times):,.1f} ms | {len(times)} | {ratio} | "
+            f"| {name} | {median:,.1f} ms | {max(times):,.1f} ms | {ratio} | "
+            f"{statistics.median(url):,.1f} ms | {max(url):,.1f} ms | {len(times)} | "
             f"{result['startup']:.1f} s | {result['loads']} |"
         )
     return "\n".join(lines)
@@ -297,9 +315,12 @@ def main() -> None:
         f"{SECTION}\n\n`python tools/bench_web.py --rounds {options.rounds} --edits "
         f"{options.edits}` at {commit}, Python {platform.python_version()}, {versions}, on "
         f"{platform.machine()} Linux (a 2-core machine shared with other work). Each project "
-        "loads a model for 2 s at start-up; the edit changes the text a view returns "
-        "(`pages.py`, a Flask blueprint; `blog/views.py`, a Django app).\n\n"
-        "Edit to served (each save until `GET /` returns the new text, polled every 2 ms):\n\n"
+        "loads a model for 2 s at start-up: a Flask app with a blueprint (`pages.py`), a "
+        "Django project with an app (`blog/views.py`, `blog/urls.py`).\n\n"
+        "Edit to served (each save until `GET /` returns the new text, polled every 2 ms); "
+        "a view edit changes the text the view returns, a URL edit the text its route "
+        "passes it (`defaults=` of the blueprint's route; the kwargs of the `path()` in "
+        "`blog/urls.py`):\n\n"
         f"{latency_table(results)}\n\n"
         "Failed requests while the view is saved and served again "
         f"{options.edits} times, one client sending `GET /` back to back on new connections "
