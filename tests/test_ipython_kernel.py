@@ -73,6 +73,14 @@ class Kernel:
             elif kind == "error":
                 output.error = f"{content['ename']}: {content['evalue']}"
 
+        # The test may have created a module a moment ago, within the tick of the folder's
+        # modification time that Python's path cache compared: let the import system look
+        # again (a silent execution: no cell for IPython's events, none in the history).
+        self.client.execute_interactive(
+            "import importlib as _importlib; _importlib.invalidate_caches()",
+            silent=True,
+            timeout=60,
+        )
         reply = self.client.execute_interactive(code, output_hook=hook, timeout=60)
         output.status = reply["content"]["status"]
         return output

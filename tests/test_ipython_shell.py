@@ -22,7 +22,7 @@ pytest.importorskip("IPython")
 
 #: Runs each cell it reads (a JSON line) in one InteractiveShell, answers with a JSON line.
 DRIVER = r"""
-import contextlib, io, json, sys
+import contextlib, importlib, io, json, sys
 sys.path.insert(0, "")  # as IPython and ipykernel start: the working directory first
 from IPython.core.interactiveshell import InteractiveShell
 
@@ -31,6 +31,9 @@ answers = sys.stdout
 for line in sys.stdin:
     cell = json.loads(line)
     out, err = io.StringIO(), io.StringIO()
+    # The test may have created a module a moment ago, within the tick of the folder's
+    # modification time that Python's path cache compared: let the import system look again.
+    importlib.invalidate_caches()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         result = shell.run_cell(cell, store_history=True)
     failure = result.error_in_exec or result.error_before_exec
