@@ -200,7 +200,8 @@ def restart_reason(modules: Iterable[str]) -> str | None:
     from .errors import display_path
 
     paths = ", ".join(display_path(_restart_modules[name]) for name in hits)
-    return f"{paths} changed, and calls hmr_ast.restart_on_change()"
+    calls = "calls" if len(hits) == 1 else "each call"
+    return f"{paths} changed, and {calls} hmr_ast.restart_on_change()"
 
 
 def restart_process(reason: str) -> None:
