@@ -269,9 +269,10 @@ def test_before_and_after_reload_hooks_run_once_around_each_reload(tmp_path):
 
 SETTINGS = """\
 from hmr_ast import restart_on_change
+import defaults
 
 restart_on_change()
-PORT = 8000
+PORT = defaults.BASE + 0
 """
 
 SETTINGS_APP = """\
@@ -287,18 +288,27 @@ threading.Event().wait()
 
 
 def test_restart_on_change_restarts_the_program_and_says_why(tmp_path):
-    make_project(tmp_path, {"settings.py": SETTINGS, "app.py": SETTINGS_APP})
+    """An edit to the module restarts the program, and so does one to what it reads (it
+    would run again); the rest still reloads."""
+    files = {"defaults.py": "BASE = 8000\n", "settings.py": SETTINGS, "app.py": SETTINGS_APP}
+    make_project(tmp_path, files)
     with HotProcess.run(tmp_path, "app.py") as hot:
         pid = hot.out.wait_for(r"^started with port 8000 pid (\d+)$").group(1)
         assert pid == str(hot.process.pid)
-        write(tmp_path / "settings.py", SETTINGS.replace("8000", "8001"))
+        write(tmp_path / "settings.py", SETTINGS.replace("+ 0", "+ 1"))
         hot.err.wait_for(
             r"^\[hmr-ast\] restarting: settings\.py changed, and calls "
             r"hmr_ast\.restart_on_change\(\)$"
         )
         hot.out.wait_for("^exiting cleanly$")  # the program's atexit functions ran
         hot.out.wait_for(rf"^started with port 8001 pid {pid}$")  # the same command, exec'd
+        write(tmp_path / "defaults.py", "BASE = 9000\n")
+        hot.err.wait_for(
+            r"^\[hmr-ast\] restarting: settings\.py would run again for what it reads, and "
+            r"calls hmr_ast\.restart_on_change\(\)$"
+        )
+        hot.out.wait_for(rf"^started with port 9001 pid {pid}$")
         write(tmp_path / "app.py", SETTINGS_APP.replace("started with", "now with"))
-        hot.out.wait_for(rf"^now with port 8001 pid {pid}$")  # other modules still reload
+        hot.out.wait_for(rf"^now with port 9001 pid {pid}$")  # other modules still reload
         hot.stop()
     assert not any("Traceback" in line for line in everything(hot.err))

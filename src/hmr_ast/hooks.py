@@ -64,7 +64,10 @@ def dispose_lines(
     """The statements of ``module`` that ran at these (first, last) lines are about to run
     again or are gone: undo what they registered (only what was registered ``before`` a
     mark, or ``since`` one, when given)."""
+    spans = list(spans)
     builtin_effects.observe()
+    if spans:
+        _restart_instead(module)
     disposal.dispose_lines(module, spans, before=before, since=since)
 
 
@@ -78,6 +81,7 @@ def move_lines(module: str, moves: Iterable[tuple[int, int, int]], *, before: in
 def dispose_module(module: str) -> None:
     """The whole of ``module`` is about to run again, or it is gone."""
     builtin_effects.observe()
+    _restart_instead(module)
     disposal.dispose_module(module)
 
 
@@ -85,6 +89,17 @@ def restart_reason(modules: set[str]) -> str | None:
     """Why an edit to ``modules`` must restart the program instead (``restart_on_change``)."""
     lifecycle = sys.modules.get("hmr_ast.lifecycle")
     return lifecycle.restart_reason(modules) if lifecycle is not None else None
+
+
+def _restart_instead(module: str) -> None:
+    """A module that cannot be hot-swapped (``restart_on_change``) is about to run again
+    because what it reads changed: restart the program instead (an edit of its own
+    restarted it before the batch began)."""
+    lifecycle = sys.modules.get("hmr_ast.lifecycle")
+    reason = lifecycle.rerun_restart_reason(module) if lifecycle is not None else None
+    if reason is not None:
+        print(f"[hmr-ast] restarting: {reason}", file=sys.stderr, flush=True)
+        restart(reason)
 
 
 def restart(reason: str) -> None:

@@ -204,6 +204,19 @@ def restart_reason(modules: Iterable[str]) -> str | None:
     return f"{paths} changed, and {calls} hmr_ast.restart_on_change()"
 
 
+def rerun_restart_reason(module: str) -> str | None:
+    """Why ``module``, about to run again for what it reads (not for an edit of its own),
+    restarts the program instead, or None."""
+    path = _restart_modules.get(module)
+    if path is None:
+        return None
+    from .errors import display_path
+
+    return f"{display_path(path)} would run again for what it reads, and calls " + (
+        "hmr_ast.restart_on_change()"
+    )
+
+
 def restart_process(reason: str) -> None:
     """Run what the program registered to run at its end (``on_dispose`` callbacks, then
     ``atexit`` functions, as an exit would), then replace the process with a fresh run of
