@@ -1,14 +1,12 @@
 """What project code hands to the standard library's singletons, recorded so it can be undone.
 
 A statement that adds a ``logging`` handler, an ``atexit`` function, a signal handler, a
-warnings filter, a ``sys.path`` entry or a codec contributes to an owner that hmr-ast cannot
-rerun: run again, it would add a second one and leave the old one in place. So the few
-functions that make such contributions are wrapped (each wrapper adds one frame and, only
-when called, a look up the stack for the project statement calling it), and ``sys.path``
-and ``sys.meta_path`` are compared with a snapshot at the points where hmr-ast gets
-control: the ``import`` and ``exec`` audit events and the engine's hooks. Each contribution
-becomes a ``disposal`` registration of its statement, undone before the statement reruns or
-goes.
+warnings filter, a codec or a ``copyreg`` reducer contributes to an owner that hmr-ast
+cannot rerun: run again, it would add a second one and leave the old one in place. So the
+few functions that make such contributions are wrapped (each wrapper adds one frame and,
+only when called, a look up the stack for the project statement calling it), and each
+contribution becomes a ``disposal`` registration of its statement, undone before the
+statement reruns or goes. ``sys.path`` and ``sys.meta_path`` entries: ``import_path_effects``.
 
 ``logging`` and ``mimetypes`` are not imported at start-up (``logging`` alone costs ~3.5 ms):
 they are wrapped when the program first imports them, from the ``import`` audit event.
@@ -25,9 +23,9 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable
-from types import CodeType, FrameType
+from types import FrameType
 
-from . import disposal, own_writes, runtime
+from . import disposal, import_path_effects, own_writes, runtime
 
 _MISSING = object()
 _installed = False
@@ -35,7 +33,7 @@ _installed = False
 
 def install() -> None:
     """Wrap the registering functions and start watching the import path; idempotent."""
-    global _installed, _path_seen, _meta_seen
+    global _installed
     if _installed:
         return
     _installed = True
@@ -48,12 +46,8 @@ def install() -> None:
         module = sys.modules.get(name)
         if module is not None and not _initializing(module):
             _LAZY[name]()
-    _path_seen, _meta_seen = list(sys.path), list(sys.meta_path)
-    # runtime's audit hook (installed with the import hook) dispatches events by name
-    # through this table: a hook of our own would cost ~80 ns on every audit event (id() is
-    # one: ~13,000 in a 200-module start-up), these two entries nothing on the others.
-    own_writes.EVENTS["import"] = _on_import
-    own_writes.EVENTS["exec"] = _on_exec
+    import_path_effects.install()
+    own_writes.EVENTS["import"] = _on_import  # dispatched by runtime's audit hook
 
 
 def _wrap(owner: object, name: str, make: Callable[[Callable], Callable]) -> None:
@@ -292,23 +286,6 @@ def _import_wrapped(name: str) -> None:
         _importing = False
 
 
-# --- sys.path and sys.meta_path --------------------------------------------------------------
-
-_path_seen: list[str] = []
-_meta_seen: list[object] = []
-#: The code object whose ``exec`` was seen last.
-_last_exec: object = None
-_paths: tuple[int, dict[str, str]] = (-1, {})
-_observing = False
-
-
-def _on_exec(args: tuple) -> None:
-    """A code object is about to run (a module body, a statement rerun, any ``exec``)."""
-    global _last_exec
-    _look_at_path()
-    _last_exec = args[0]  # whose it is is looked up only when the path changed
-
-
 def _on_import(args: tuple) -> None:
     """A module not yet in ``sys.modules`` is about to be imported."""
     if _LAZY and not _importing:
@@ -320,150 +297,8 @@ def _on_import(args: tuple) -> None:
                 _import_wrapped(lazy)
             elif module is not None and not _initializing(module):
                 _LAZY.pop(lazy)()  # imported by another thread (or before we looked)
-    _look_at_path()
-
-
-def _look_at_path() -> None:
-    """From an audit event: the frame that raised it is 3 up (this, the event's handler,
-    runtime's audit hook)."""
-    global _observing
-    if _observing or _importing:
-        return
-    if len(sys.path) != len(_path_seen) or len(sys.meta_path) != len(_meta_seen):
-        _observing = True
-        try:
-            _observe(sys._getframe(3))
-        finally:
-            _observing = False
-
-
-def _module_of_path(path: str) -> str | None:
-    global _paths
-    generation, by_path = _paths
-    if generation != runtime.generation:
-        by_path = {record.path: record.name for record in list(runtime.records.values())}
-        _paths = (runtime.generation, by_path)
-    return by_path.get(path)
-
-
-def observe() -> None:
-    """Compare the import path with its snapshot, from one of the engine's hooks: what was
-    added since belongs to the project code executed last."""
-    global _observing
-    if len(sys.path) == len(_path_seen) and len(sys.meta_path) == len(_meta_seen):
-        return
-    _observing = True
-    try:
-        _observe(None)
-    finally:
-        _observing = False
-
-
-def _observe(frame: FrameType | None) -> None:
-    """Tie what was added to the import path since the snapshot to the project statement
-    that added it, seen from ``frame`` (the code running now), or None."""
-    global _path_seen, _meta_seen
-    path, meta = sys.path, sys.meta_path
-    remaining = list(_path_seen)
-    added_paths = []
-    for entry in path:
-        if entry in remaining:
-            remaining.remove(entry)
-        else:
-            added_paths.append(entry)
-    seen_ids = {id(finder) for finder in _meta_seen}
-    added_finders = [finder for finder in meta if id(finder) not in seen_ids]
-    _path_seen, _meta_seen = list(path), list(meta)
-    if not added_paths and not added_finders:
-        return
-    where = _statement_changing_path(frame)
-    if where is None:
-        return
-    module, line = where
-    for entry in added_paths:
-        disposal.register(module, line, _path_remover(entry), f"sys.path entry {entry!r}")
-    for finder in added_finders:
-        what = f"sys.meta_path finder {_name(type(finder))}"
-        disposal.register(module, line, _finder_remover(finder), what)
-
-
-def _path_remover(entry: str) -> Callable[[], None]:
-    def undo() -> None:
-        global _path_seen
-        if entry in sys.path:
-            sys.path.remove(entry)
-        _path_seen = list(sys.path)
-
-    return undo
-
-
-def _finder_remover(finder: object) -> Callable[[], None]:
-    def undo() -> None:
-        global _meta_seen
-        for index, current in enumerate(sys.meta_path):
-            if current is finder:
-                del sys.meta_path[index]
-                break
-        _meta_seen = list(sys.meta_path)
-
-    return undo
-
-
-_PATH_NAMES = ("path", "meta_path")
-
-
-def _statement_changing_path(frame: FrameType | None) -> tuple[str, int] | None:
-    """The project statement that changed the import path, as it is seen (at an audit event
-    or a hook, maybe a few statements later): the last statement using ``sys.path`` or
-    ``sys.meta_path`` (by its static facts) that ran in the module body running now, then
-    in the project code executed last, else the statement running now. None for a
-    library's own import-time code."""
-    while frame is not None and frame.f_code.co_name != "<module>":
-        if frame.f_code.co_filename.startswith(disposal.OURS):
-            frame = None  # hmr-ast's own code runs: a rerun's statement ran before it
-            break
-        frame = frame.f_back
-    running = None
-    if frame is not None:
-        record = runtime.record_for(frame.f_globals)
-        if record is None:
-            return None
-        first = next((line for _, _, line in frame.f_code.co_lines() if line), 1)
-        line = _touching_line(record, first, frame.f_lineno)
-        if line is not None:
-            return record.name, line
-        running = (record.name, frame.f_lineno)
-    code = _last_exec
-    module = _module_of_path(code.co_filename) if isinstance(code, CodeType) else None
-    if module is not None:
-        lines = [line for _, _, line in code.co_lines() if line]
-        first, last = (min(lines), max(lines)) if lines else (code.co_firstlineno,) * 2
-        line = _touching_line(runtime.records[module], first, last)
-        if line is not None:
-            return module, line
-        if running is None:
-            return module, first
-    return running
-
-
-def _touching_line(record: runtime.ModuleRecord, low: int, high: int) -> int | None:
-    """The first line of the last statement in ``low..high`` that uses ``sys.path`` or
-    ``sys.meta_path``, by its static facts."""
-    from . import static
-
-    facts = record.meta.get("static") or {}
-    best = None
-    for unit in facts.get("units", ()):
-        first = unit[static.FIRST]
-        if first > high or unit[static.LAST] < low:
-            continue
-        for chain in unit[static.READS]:
-            if (len(chain) > 1 and chain[0] == "sys" and chain[1] in _PATH_NAMES) or (
-                chain[0] in _PATH_NAMES
-            ):
-                best = first
-                break
-    return best
+    if not _importing:
+        import_path_effects.look_from_event()
 
 
 def _caller() -> FrameType:

@@ -18,7 +18,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 
-from . import builtin_effects, disposal
+from . import builtin_effects, disposal, import_path_effects
 
 #: The process hmr-ast reloads (a forked child has another pid, and never reloads).
 PID = os.getpid()
@@ -33,7 +33,7 @@ def set_explain(explain: Callable[[str], None] | None) -> None:
 
 def before_batch(modules: set[str]) -> None:
     """A batch is about to rerun ``modules`` (and what depends on them)."""
-    builtin_effects.observe()
+    import_path_effects.observe()
     lifecycle = sys.modules.get("hmr_ast.lifecycle")  # not imported: no hook to call
     if lifecycle is not None:
         lifecycle.call_reload_hooks(before=True)
@@ -41,7 +41,7 @@ def before_batch(modules: set[str]) -> None:
 
 def after_batch(outcome: object | None) -> None:
     """A batch ended: its ``engine.Outcome``, or None when it raised."""
-    builtin_effects.observe()
+    import_path_effects.observe()
     lifecycle = sys.modules.get("hmr_ast.lifecycle")
     if outcome is not None and lifecycle is not None:
         lifecycle.call_reload_hooks(before=False)
@@ -50,7 +50,7 @@ def after_batch(outcome: object | None) -> None:
 def mark() -> int:
     """A point in time: registrations made before it and since it can be told apart (a
     statement-level rerun's new lines overlap the old lines of statements that did not run)."""
-    builtin_effects.observe()
+    import_path_effects.observe()
     return disposal.mark()
 
 
@@ -65,7 +65,7 @@ def dispose_lines(
     again or are gone: undo what they registered (only what was registered ``before`` a
     mark, or ``since`` one, when given)."""
     spans = list(spans)
-    builtin_effects.observe()
+    import_path_effects.observe()
     if spans:
         _restart_instead(module)
     disposal.dispose_lines(module, spans, before=before, since=since)
@@ -74,13 +74,13 @@ def dispose_lines(
 def move_lines(module: str, moves: Iterable[tuple[int, int, int]], *, before: int) -> None:
     """Statements that did not run moved: ``(first, last, delta)`` in their old lines, for
     what was registered before mark ``before``."""
-    builtin_effects.observe()
+    import_path_effects.observe()
     disposal.move_lines(module, moves, before)
 
 
 def dispose_module(module: str) -> None:
     """The whole of ``module`` is about to run again, or it is gone."""
-    builtin_effects.observe()
+    import_path_effects.observe()
     _restart_instead(module)
     disposal.dispose_module(module)
 
