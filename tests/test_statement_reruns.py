@@ -326,3 +326,27 @@ def test_a_name_two_star_imports_bind_stays_when_one_stops_exporting_it(tmp_path
         {"b.py": files["b.py"].replace("'from b'", "'from b, edited'")},
     ]
     run_and_read(tmp_path, files, edits)
+
+
+def test_an_instance_made_before_a_failed_edit_gets_the_fixed_method(tmp_path):
+    """An edit that fails at import keeps the previous module; the fix that follows is
+    compared with that version, so the class is patched in place and an instance made
+    before both runs the fixed method (the fix reran the module whole, making a new class)."""
+    files = {
+        "app.py": (
+            "import sys, shapes\nheld = []\nfor line in sys.stdin:\n"
+            "    if not held:\n        held.append(shapes.Square())\n"
+            "    print(held[0].area(), type(held[0]) is shapes.Square, flush=True)\n"
+        ),
+        "shapes.py": "class Square:\n    def area(self):\n        return 'old'\n",
+    }
+    make_project(tmp_path, files)
+    with HotProcess.run(tmp_path, "app.py", stdin=True) as hot:
+        hot.send("")
+        hot.out.wait_for("^old True$")
+        write(tmp_path / "shapes.py", files["shapes.py"] + "UNDEFINED_NAME\n")
+        hot.err.wait_for(r"NameError")
+        write(tmp_path / "shapes.py", files["shapes.py"].replace("'old'", "'fixed'"))
+        hot.err.wait_for(reloaded(r"shapes\.py", "shapes"))
+        hot.send("")
+        hot.out.wait_for("^fixed True$")

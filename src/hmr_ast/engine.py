@@ -141,7 +141,7 @@ class Engine:
     def _update_graph(self, graph, record: runtime.ModuleRecord) -> None:
         """Replace what the graph knows of ``record``'s module: its reads, and what each of
         its names' values reads when used."""
-        from .summaries import is_behaviour, node, value_reads
+        from .summaries import is_behaviour, node
 
         namespace = record.namespace
         assert namespace is not None
@@ -160,14 +160,7 @@ class Engine:
                     reads.add(node(target, runtime.ANY))
                     depends_on.add(target)
         graph.set_module(own, reads, {m for m in depends_on if m in runtime.records})
-        names = list(namespace)
-        graph.drop_names(own, {node(own, name) for name in names})
-        for name in names:
-            value = namespace.get(name, _MISSING)
-            if value is not _MISSING and is_behaviour(value):
-                graph.set_name(node(own, name), value_reads(value))
-            elif node(own, name) in graph.reads:  # plain data reads nothing: a node only if read
-                graph.set_name(node(own, name), ())
+        graph.set_names(own, namespace)  # what each name's value reads: worked out when needed
 
     def warm_up(self) -> None:
         """Build the graph ahead of the first edit (the watcher calls this when idle)."""
@@ -513,7 +506,7 @@ class Engine:
             data = self._read_ahead.pop(record.name, None)
             if data is None:
                 data = _read_settled(record.path, record.source_hash != _EMPTY_HASH)
-            if not whole and record.name != ENTRY and record.name not in self.failed:
+            if not whole and record.name != ENTRY:
                 from .incremental import quick_load
 
                 quick = quick_load(record.meta, record.path, data, source_hash(data))
@@ -685,7 +678,9 @@ class Engine:
         if isinstance(code, BaseException):
             raise RerunFailed(str(code)) from code
         batch = self._batch
-        if batch is not None and name != ENTRY and name not in self.failed:
+        # A module whose last rerun failed was rolled back to the version that ran before:
+        # the fix is compared with that one, so its classes are patched in place too.
+        if batch is not None and name != ENTRY:
             from .statements import Fallback, NeedsOwners
 
             try:
