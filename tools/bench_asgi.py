@@ -5,7 +5,11 @@ Two app shapes, each loading a "model" for 2 s at import:
 - ``routes``: ``fixtures/fastapi_app``, the model in ``model.py``, the edited endpoint in
   ``routes.py``;
 - ``single-file``: ``fixtures/fastapi_single``, model and endpoints in one ``main.py`` (the
-  commonest shape, where a module-level reloader loads the model again on every edit).
+  commonest shape, where a module-level reloader loads the model again on every edit);
+- ``shared-app``: ``fixtures/fastapi_shared``, the app made in ``shared.py`` and its route
+  added by ``@app.get`` in ``api.py`` (issue 14: where a module reloader adds the route a
+  second time behind the old one, and serves the old body). A server that still serves the
+  old body ``STALE_SECONDS`` after a save is marked stale and not measured further.
 
 Side by side in one run, each in its own copy of the app on a free port of 127.0.0.1:
 
@@ -52,7 +56,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SHAPES = {  # app folder, the file whose endpoint is edited
     "routes": (ROOT / "fixtures" / "fastapi_app", "routes.py"),
     "single-file": (ROOT / "fixtures" / "fastapi_single", "main.py"),
+    "shared-app": (ROOT / "fixtures" / "fastapi_shared", "api.py"),
 }
+STALE_SECONDS = 20
 TORN_FIXTURE = ROOT / "fixtures" / "asgi_publication"
 TORN_CLIENTS = 4
 MODEL_LOADED = "loading model"
@@ -130,9 +136,10 @@ def wait_for_body(port: int, text: str, timeout: float) -> float:
         time.sleep(0.002)
 
 
-def measure(name: str, rounds: int, shape: str = "routes") -> tuple[list[float], int]:
-    """Milliseconds from each save of the endpoint's file until the new body is served, and
-    how often the model loaded in the whole session."""
+def measure(name: str, rounds: int, shape: str = "routes") -> tuple[list[float], int, bool]:
+    """Milliseconds from each save of the endpoint's file until the new body is served, how
+    often the model loaded in the whole session, and whether it went stale (still the old
+    body ``STALE_SECONDS`` after a save: the rounds stop there)."""
     port = free_port()
     command = SERVERS[name](port)
     fixture, edited = SHAPES[shape]
@@ -147,16 +154,21 @@ def measure(name: str, rounds: int, shape: str = "routes") -> tuple[list[float],
             wait_for_body(port, "hello from v1", timeout=60)
             time.sleep(1.0)  # start-up settles (every server gets the same)
             times = []
+            stale = False
             for number in range(rounds):
                 text = f"hello from edit {number}"
                 routes.write_text(original.replace(ENDPOINT, f'"{text}"'))
-                times.append(wait_for_body(port, text, timeout=60) * 1000)
+                try:
+                    times.append(wait_for_body(port, text, timeout=STALE_SECONDS) * 1000)
+                except TimeoutError:
+                    stale = True
+                    break
                 time.sleep(0.3)  # let the previous app wind down before the next edit
         finally:
             stop(server)
             output.close()
         loads = (Path(temporary) / "output.txt").read_text().count(MODEL_LOADED)
-        return times, loads
+        return times, loads, stale
 
 
 def start(command: list[str], project: Path, output) -> subprocess.Popen:
@@ -257,14 +269,20 @@ def torn_table(results: dict[str, tuple[int, int, int, str]]) -> str:
     return "\n".join(lines)
 
 
-def table(results: dict[str, tuple[list[float], int]]) -> str:
+def table(results: dict[str, tuple[list[float], int, bool]]) -> str:
     ours = results.get("hmr-ast uvicorn")
-    base = statistics.median(ours[0]) if ours else None
+    base = statistics.median(ours[0]) if ours and ours[0] else None
     lines = [
         "| server | median | max | rounds | median vs hmr-ast | model loads |",
         "|---|---|---|---|---|---|",
     ]
-    for name, (times, loads) in results.items():
+    for name, (times, loads, stale) in results.items():
+        if stale:
+            lines.append(
+                f"| {name} | **stale**: the old body still served {STALE_SECONDS} s after save "
+                f"{len(times) + 1} | | {len(times)} | | {loads} |"
+            )
+            continue
         median = statistics.median(times)
         ratio = f"{median / base:.1f}x" if base else ""
         lines.append(
@@ -333,6 +351,8 @@ def main() -> None:
         "routes": "the endpoint in `routes.py` of `fixtures/fastapi_app` (the model in `model.py`)",
         "single-file": "the endpoint in `main.py` of `fixtures/fastapi_single` (the model in the "
         "same file)",
+        "shared-app": "the endpoint in `api.py` of `fixtures/fastapi_shared`, added by "
+        "`@app.get` to the app `shared.py` made (the model in `model.py`)",
         "torn": f"`cfg.py` of `fixtures/asgi_publication` {options.edits} times, each save "
         "setting `A` and `B` to the same new value, while "
         f"{TORN_CLIENTS} clients request `GET /` back to back (it reads `cfg.A`, awaits 0.3 s, "
