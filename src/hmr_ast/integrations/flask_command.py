@@ -33,7 +33,7 @@ from ..config import scope_for
 from ..engine import Outcome
 from ..session import Entry, Session
 from .boundary import RequestBoundary
-from .options import OurOptions, split_ours
+from .options import HELP, OurOptions, split_ours
 from .wsgi import WSGIFront, raising
 from .wsgi_refresh import ThreadRefresher
 
@@ -179,6 +179,8 @@ def main(argv: list[str]) -> int:
     except ValueError as mistake:
         sys.stderr.write(f"hmr-ast flask: {mistake}\n")
         return 2
+    if "--help" in rest:
+        sys.stdout.write(HELP + "\n")
     from ..cli import _exit_now
 
     code = FlaskRunner(rest, ours).session.run()

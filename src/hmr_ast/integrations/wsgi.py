@@ -141,17 +141,3 @@ def raising(error: BaseException) -> WSGIApp:
         raise error
 
     return app
-
-
-def plain_error(text: str) -> WSGIApp:
-    """An application that answers every request with ``text`` as a 500."""
-    body = text.encode()
-
-    def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        start_response(
-            "500 Internal Server Error",
-            [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
-        )
-        return [body]
-
-    return app
