@@ -310,3 +310,24 @@ class AdminBrowser:
     def changelist(self) -> str:
         response = self.opener.open(self.base + "/admin/blog/post/", timeout=TIMEOUT)
         return response.read().decode()
+
+
+def test_settings_models_migrations_and_apps_edits_restart_and_say_why(made_project):
+    """Which edits restart, as ``runserver`` decides it once Django is set up (any other
+    module applies in place)."""
+    probe = (
+        "from hmr_ast.integrations.django_reload import restart_reason as why; "
+        "import blog.apps, blog.views; "
+        "print(why(['mysite.settings'])); print(why(['blog.models'])); "
+        "print(why(['blog.migrations.0001_initial'])); print(why(['blog.apps'])); "
+        "print(why(['blog.views', 'blog.urls', 'blog.admin', 'mysite.urls']))"
+    )
+    printed = hmr_django(made_project, "shell", "-c", probe).stdout.splitlines()
+    lines = [line for line in printed if "changed:" in line or line == "None"]  # 5.2 says more
+    assert lines == [
+        "mysite/settings.py changed: Django reads its settings once, at start-up",
+        "blog/models.py changed: Django's app registry (models) is built once, at start-up",
+        "blog.migrations.0001_initial changed: migrations are loaded and checked at start-up",
+        "blog/apps.py changed: Django's app registry (AppConfig) is built once, at start-up",
+        "None",
+    ], lines
