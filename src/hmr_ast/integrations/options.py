@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 HELP = """\
-hmr-ast's options (anywhere on the line):
+hmr-ast's options (for flask run and django runserver; anywhere on the line):
   --refresh              reload HTML pages in the browser after each successful reload
   --drain-timeout SECS   how long a reload waits for requests in flight (default 2)
   --include GLOB         also reload files matching GLOB (outside the current folder)
