@@ -393,3 +393,27 @@ def test_a_router_included_from_another_module_follows_edits(tmp_path):
         assert get(port, "/more")[0] == 404
         paths = json.loads(get(port, "/openapi.json")[1])["paths"]
         assert list(paths) == ["/items"]
+
+
+def test_setting_a_models_mode_in_the_entry_never_loads_it_again(tmp_path):
+    """``net.eval()`` and ``net.to("cpu")`` set a state (calling them again changes
+    nothing), unlike ``append`` or ``register``: an edit of the entry that calls them
+    restarts it without making the model again."""
+    files = {
+        "model.py": (
+            "print('loading the model', flush=True)\n\n\nclass Net:\n    mode = 'train'\n\n"
+            "    def eval(self):\n        self.mode = 'eval'\n\n"
+            "    def to(self, device):\n        self.device = device\n        return self\n\n\n"
+            "net = Net()\n"
+        ),
+        "app.py": (
+            "from model import net\n\nnet.eval()\nnet.to('cpu')\n"
+            "print('ready', net.mode, net.device, flush=True)\n"
+        ),
+    }
+    make_project(tmp_path, files)
+    with HotProcess.run(tmp_path, "app.py") as hot:
+        hot.out.wait_for("^ready eval cpu$")
+        write(tmp_path / "app.py", files["app.py"].replace("'cpu'", "'meta'"))
+        hot.out.wait_for("^ready eval meta$")
+    assert everything(hot.out).count("loading the model") == 1

@@ -29,6 +29,27 @@ from .summaries import node
 _MISSING = object()
 #: Values nothing can change in place: a statement "modifying" one rebinds its own name.
 _IMMUTABLE = (int, float, complex, str, bytes, bool, tuple, frozenset, type(None))
+#: Methods that set a state rather than add to one: calling them again on the same object
+#: leaves it as one call did, so ``model.eval()`` or ``net.to(device)`` in the entry never
+#: makes the model (seconds to load) again. Anything else called for its effect is taken
+#: to add (``append``, ``register``, ``connect``, ``include_router``, ...).
+IDEMPOTENT = frozenset(
+    {
+        "eval",
+        "train",
+        "to",
+        "cuda",
+        "cpu",
+        "half",
+        "float",
+        "double",
+        "requires_grad_",
+        "share_memory",
+        "setLevel",
+        "seed",
+        "manual_seed",
+    }
+)
 
 Reach = Callable[[str], Iterable[str]]
 
@@ -92,7 +113,7 @@ def modified_roots(unit: tuple, namespace: dict) -> list[str]:
     """Names whose objects the statement changes in place: what ``static`` saw (calls for
     their effect, decorators, stores into attributes and items), and the bases of a class
     whose creation a project ``__init_subclass__`` or metaclass observes."""
-    roots = list(unit[static.MODIFIES])
+    roots = [root for root in unit[static.MODIFIES] if not sets_state_only(unit, root)]
     for chain in unit[static.BASES]:
         base = namespace.get(chain[0], _MISSING)
         for attribute in chain[1:]:
@@ -100,6 +121,13 @@ def modified_roots(unit: tuple, namespace: dict) -> list[str]:
         if isinstance(base, type) and _observes_subclasses(base):
             roots.append(chain[0])
     return roots
+
+
+def sets_state_only(unit: tuple, root: str) -> bool:
+    """Whether the statement changes ``root`` only by calling methods that set a state
+    (``IDEMPOTENT``): ``model.eval()``, ``net.to(device)``."""
+    calls = [chain for chain in unit[static.CALLS] if chain[0] == root and len(chain) > 1]
+    return bool(calls) and all(chain[-1] in IDEMPOTENT for chain in calls)
 
 
 def _observes_subclasses(cls: type) -> bool:

@@ -725,8 +725,10 @@ class Analysis:
         makers = self._makers(module.name)
         aliases = self._aliases.get(module.name, {})
         found: set[str] = set()
+        from .contributions import sets_state_only
+
         for root in unit[static.MODIFIES]:
-            if root in makers:
+            if root in makers or sets_state_only(unit, root):
                 continue
             alias = aliases.get(root)
             if alias is None:
