@@ -93,6 +93,28 @@ def test_an_edit_to_one_method_reruns_the_tests_that_call_it_not_its_neighbours(
     assert "test_mixed.py::TestMixed::test_only_imports" not in ran
 
 
+def test_a_method_moved_by_an_earlier_edit_still_reruns_the_tests_that_ran_it(
+    tmp_path: Path,
+) -> None:
+    make_project(tmp_path, PROJECT)
+    longer = SHAPES.replace("        return 1\n", "        one = 1\n        return one\n")
+    with hot_pytest(tmp_path) as hot:
+        hot.out.wait_for(r"^=+ 5 passed")
+        hot.err.wait_for(r"watching")
+        start = len(hot.out.seen)
+        write(tmp_path / "shapes.py", longer)  # area grows a line: name moves down, same code
+        first = round_results(hot, start)
+        if RECORDS_WHAT_RAN:
+            assert "test_name.py::test_name" not in first
+        start = len(hot.out.seen)
+        write(tmp_path / "shapes.py", longer.replace("'shape'", "'square'"))
+        ran = round_results(hot, start)
+    # test_name ran name before it moved: it reruns, and fails as in a fresh run
+    assert ran["test_name.py::test_name"] == "FAILED"
+    if RECORDS_WHAT_RAN:
+        assert "test_area.py::test_area" not in ran
+
+
 def test_a_fixture_that_ran_the_edited_method_is_built_again(tmp_path: Path) -> None:
     make_project(
         tmp_path,

@@ -55,6 +55,9 @@ class Reach:
     codes: set[CodeType]
     code_modules: set[str]
 
+    def __post_init__(self) -> None:
+        self.keys = {code_key(code) for code in self.codes}
+
     def why(self, reads: set[str], ran: tuple[int, set[CodeType]] | None, covers) -> str:
         """Why a test (or fixture) with static ``reads`` that ran ``ran`` (recording number,
         code objects) is reached, or "" if it is not; ``covers(number, module)`` says
@@ -65,10 +68,10 @@ class Reach:
         if not self.codes:
             return ""
         if ran is not None and all(covers(ran[0], m) for m in self.code_modules):
-            ran_changed = self.codes & ran[1]
-            if ran_changed:
-                code = min(ran_changed, key=lambda c: c.co_firstlineno)
-                return f"ran {getattr(code, 'co_qualname', code.co_name)}, whose code changed"
+            keys = self.keys
+            for code in ran[1]:
+                if code_key(code) in keys:
+                    return f"ran {code_key(code)[1]}, whose code changed"
             return ""
         hit = self.affected_all & reads
         return f"reads {min(hit)} (what it ran is not known)" if hit else ""
@@ -110,6 +113,14 @@ def reach(graph_reads, outcome, before: Before, precise: bool, read: set[str]) -
         rest[module] = kept
     affected = reached(graph_reads, changed_nodes(rest))
     return Reach(affected, affected_all, codes, code_modules)
+
+
+def code_key(code: CodeType) -> tuple[str, str]:
+    """Which function a code object is, across patches: a class patched in place gives
+    every method a new code object (an equal one, or one moved by lines), so what a test
+    ran is matched by file and qualified name, never by identity. Two functions of one
+    file with one qualified name match each other: more reruns, never fewer."""
+    return code.co_filename, getattr(code, "co_qualname", code.co_name)
 
 
 def _namespace(module: str) -> dict:
