@@ -58,8 +58,8 @@ class Digraph:
         reads = self.resolver(node) if isinstance(node, str) else None  # type: ignore[misc]
         if reads is None:
             return False
-        self.add_node(node, NAME)
         self._deferred[node] = reads
+        self.add_node(node, NAME)
         return True
 
     def __len__(self) -> int:
@@ -80,7 +80,7 @@ class Digraph:
             self._pred[node] = set()
         if kind == NAME:
             self.names_of.setdefault(node.partition(":")[0], set()).add(node)
-            if new and self.resolver is not None:
+            if new and self.resolver is not None and node not in self._deferred:
                 reads = self.resolver(node)
                 if reads is not None:
                     self._deferred[node] = reads
@@ -236,13 +236,14 @@ class DependencyGraph:
 
     def _replace_out_edges(self, source: str, kind: str, targets: Iterable[str]) -> None:
         graph = self.reads
-        if source in graph:
+        nodes = graph.nodes
+        if source in nodes:
             graph.clear_out_edges(source)
         else:
             graph.add_node(source, kind)
         for target in targets:
             if target != source:
-                if target not in graph:
+                if target not in nodes:
                     graph.add_node(target, NAME)
                 graph.add_edge(source, target)
 
