@@ -56,10 +56,11 @@ class NeedsOwners(Exception):
     """Statements of other modules made what a statement here adds to (``contributions``):
     they must run again first, and every contributor to them after (the engine does)."""
 
-    def __init__(self, owners: set[str], reason: str) -> None:
+    def __init__(self, owners: set[str], reason: str, again: bool = False) -> None:
         super().__init__(reason)
         self.owners = owners
         self.reason = reason
+        self.again = again  # made again already in this batch, and added to since
 
 
 class Batch:
@@ -425,6 +426,7 @@ class StatementRerun:
                         owner, f"a statement that changed what line {line} made is gone"
                     )
         self._mark = hooks.mark()
+        self._added_to: set[str] = set()  # foreign owners this rerun's statements added to
         hooks.dispose_lines(self.name, gone_spans, before=self._mark)
         before = dict(self.namespace)
         undo_mark = len(self.batch.undo)
@@ -447,6 +449,18 @@ class StatementRerun:
                 self._restore(before)
                 # What the statements of the abandoned pass registered goes with them.
                 hooks.dispose_lines(self.name, [(1, sys.maxsize)], since=self._mark)
+                if self._added_to:
+                    # They added to objects other modules made, too: those are made again
+                    # (again), and this module's next pass has its owner from the start.
+                    forced = self.batch.forced.setdefault(self.name, {})
+                    for name in self.new_units[need.owner][static.BINDS]:
+                        forced.setdefault(name, need.reason)
+                    raise NeedsOwners(
+                        set(self._added_to),
+                        f"{self.name}: {need.reason}, after statements that add to "
+                        f"{', '.join(sorted(self._added_to))} ran",
+                        again=True,
+                    ) from None
                 must[need.owner] = need.reason
         result.changed |= gone
         result.removed = len(self.old_units) - len(self.kept_old)
@@ -495,6 +509,7 @@ class StatementRerun:
                         f"{self.name}: line {unit[static.FIRST]} adds to "
                         f"{', '.join(sorted(missing))}",
                     )
+                self._added_to |= self._foreign(unit)
             self.explain(f"{self.name}: line {unit[static.FIRST]} runs again: {reason}")
             function_patch = patch is not None and type(before.get(patch)) is FunctionType
             before_pass, source = self._extra_pass()
