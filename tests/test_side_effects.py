@@ -417,3 +417,23 @@ def test_setting_a_models_mode_in_the_entry_never_loads_it_again(tmp_path):
         write(tmp_path / "app.py", files["app.py"].replace("'cpu'", "'meta'"))
         hot.out.wait_for("^ready eval meta$")
     assert everything(hot.out).count("loading the model") == 1
+
+
+def test_views_imported_by_the_module_that_makes_the_app_register_once(tmp_path):
+    """Flask's package layout: webapp.py makes the app, then imports views.py, which adds
+    routes to it (an import cycle). An added view makes the app again before any view is
+    added to it: no "overwriting an existing endpoint" error on the way (the cycle's order
+    let views.py add to the old app first)."""
+    pytest.importorskip("flask")
+    views = 'from webapp import app\n\n\n@app.route("/about")\ndef about():\n    return "about"\n'
+    files = {
+        "webapp.py": "from flask import Flask\n\napp = Flask(__name__)\n\nimport views  # noqa\n",
+        "views.py": views,
+        "app.py": entry("import webapp", "sorted(map(str, webapp.app.url_map.iter_rules()))"),
+    }
+    err = check_against_fresh(
+        tmp_path,
+        files,
+        [{"views.py": views + '\n\n@app.route("/new")\ndef new():\n    return "new"\n'}],
+    )
+    assert not [line for line in err if "error" in line], err

@@ -392,7 +392,12 @@ class Engine:
         runs: dict[str, int] = {}
         self._batch = batch = statements.Batch()
         while pending:
-            name = min(pending, key=lambda m: (m == ENTRY, graph.rank(m), -_order(m), m))
+            # Owners to make again go first (an import cycle's order would let a contributor
+            # add to the old object), then deep to shallow.
+            name = min(
+                pending,
+                key=lambda m: (m == ENTRY, m not in batch.forced, graph.rank(m), -_order(m), m),
+            )
             pending.discard(name)
             if name != ENTRY and name not in sys.modules:
                 self.failed.pop(name, None)  # unloaded mid-import: its next import loads it
