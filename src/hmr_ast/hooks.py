@@ -97,9 +97,26 @@ def _restart_instead(module: str) -> None:
     restarted it before the batch began)."""
     lifecycle = sys.modules.get("hmr_ast.lifecycle")
     reason = lifecycle.rerun_restart_reason(module) if lifecycle is not None else None
-    if reason is not None:
-        print(f"[hmr-ast] restarting: {reason}", file=sys.stderr, flush=True)
-        restart(reason)
+    if reason is None:
+        return
+    if _interactive_shell():
+        print(
+            f"[hmr-ast] {reason}: it runs again in place (an IPython shell or kernel is not "
+            "restarted: restart it to start afresh)",
+            file=sys.stderr,
+            flush=True,
+        )
+        return
+    print(f"[hmr-ast] restarting: {reason}", file=sys.stderr, flush=True)
+    restart(reason)
+
+
+def _interactive_shell() -> bool:
+    """An IPython shell or kernel runs here: replacing its process would lose the user's
+    variables (and a kernel's connection) without a word."""
+    ipython = sys.modules.get("IPython")
+    get_ipython = getattr(ipython, "get_ipython", None)
+    return get_ipython is not None and get_ipython() is not None
 
 
 def restart(reason: str) -> None:
