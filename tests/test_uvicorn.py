@@ -204,6 +204,24 @@ def test_an_app_that_does_not_load_at_start_serves_its_error_until_an_edit_fixes
         hot.out.wait_for("^startup v1$")
 
 
+def test_an_app_whose_first_import_is_a_syntax_error_loads_once_the_file_is_fixed(tmp_path):
+    """A syntax error leaves no module behind (nothing was run); its file is watched anyway,
+    and the fix loads the app (it stayed the error until a restart)."""
+    project = fastapi_project(tmp_path)
+    main = project / "main.py"
+    good = main.read_text()
+    write(main, good.replace("app = FastAPI(", "app = FastAPI(("))
+    hot, port = serve(project)
+    with hot:
+        hot.err.wait_for(r"could not load main:app; serving the error until it loads$")
+        assert "SyntaxError" in get(port)[1]
+        write(main, good)
+        hot.err.wait_for(r"main:app loaded$")
+        wait_until(
+            lambda: get(port) == (200, '{"message":"hello from v1","model":"tiny-model"}'), "v1"
+        )
+
+
 def test_ctrl_c_shuts_down_cleanly_with_uvicorn_options(tmp_path):
     project = fastapi_project(tmp_path)
     hot, port = serve(project, "--log-level", "warning", "--root-path", "/api")

@@ -207,7 +207,7 @@ class Engine:
                     triggers.append(path)
             elif path.endswith(".py") or os.path.isdir(path):
                 new_file = True  # named only if it makes failed modules retry
-                if self.failed:
+                if self.failed or runtime.import_failed:
                     triggers.append(path)
         self._from_disk |= modules
         return modules, triggers, new_file

@@ -152,7 +152,14 @@ class InstrumentingLoader(SourceFileLoader):
             code, meta, digest = hit
         else:
             state = cache.source_state(path)  # before the read: see cache's docstring
-            code, meta, digest = load_instrumented(path, self.get_data(path), state)
+            try:
+                code, meta, digest = load_instrumented(path, self.get_data(path), state)
+            except (SyntaxError, ValueError):
+                # No record is made: remember the file, so that its fix is an edit even when
+                # whoever imported it caught the error (a server serving it as a 500).
+                runtime.note_import_failed(path)
+                raise
+        runtime.import_failed.discard(path)
         runtime.register(fullname, path, digest, meta, code)
         return code
 

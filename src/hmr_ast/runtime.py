@@ -91,6 +91,19 @@ class ModuleRecord:
 
 
 records: dict[str, ModuleRecord] = {}
+#: Project files whose import failed before a record was made (a syntax error): their fix
+#: is an edit even when whoever imported them caught the error (``note_import_failed``).
+import_failed: set[str] = set()
+
+
+def note_import_failed(path: str) -> None:
+    """``path`` did not compile at import: watch its folder, and take its fix as an edit."""
+    global generation
+    if path not in import_failed:
+        import_failed.add(path)
+        generation += 1
+
+
 #: Grows whenever a module or data file appears, so the watcher knows to look again.
 generation = 0
 #: Modules that started executing since the engine last synced its graph.
@@ -296,6 +309,7 @@ def watched_directories() -> set[str]:
             if record.namespace is not None:
                 directories.add(os.path.dirname(record.path))
                 directories.update(os.path.dirname(path) for path in record.data_files)
+        directories.update(os.path.dirname(path) for path in list(import_failed))
         _watched = (current, directories)
     return _watched[1]
 
@@ -311,6 +325,7 @@ def sweep_paths() -> set[str]:
         for path, state in list(record.data_files.items()):
             if file_state(path) != state:
                 paths.add(path)
+    paths.update(import_failed)  # fixed before anything watched it: worth a new try
     return paths
 
 

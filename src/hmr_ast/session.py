@@ -176,8 +176,8 @@ class Session:
         if sweep:
             paths = runtime.sweep_paths()
         modules, paths_that_count, new_file = self.engine.modules_for(paths, quiet=sweep)  # type: ignore[arg-type]
-        if not modules and not (new_file and self.engine.failed):
-            return
+        if not modules and not (new_file and (self.engine.failed or runtime.import_failed)):
+            return  # (a batch with no module still tells a server to load its app again)
         triggers = [display_path(path) for path in paths_that_count]
         self._apply_changes(modules, triggers)
 
