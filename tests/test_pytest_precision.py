@@ -187,3 +187,28 @@ def test_parameters_made_from_iterators_are_made_again_as_in_a_fresh_run(
             .replace("sum(numbers)", "sum(list(numbers))"),
         )
         assert round_results(hot, start)["test_bag.py::test_total[numbers0]"] == "PASSED"
+
+
+def test_a_method_first_run_after_its_class_was_patched_is_recorded_too(tmp_path: Path) -> None:
+    make_project(tmp_path, PROJECT)
+    with hot_pytest(tmp_path) as hot:
+        hot.out.wait_for(r"^=+ 5 passed")
+        hot.err.wait_for(r"watching")
+        # area's edit patches Shape in place: name gets a new code object, equal to the old
+        write(tmp_path / "shapes.py", SHAPES.replace("return 1", "return 1 + 0"))
+        hot.out.wait_for(r"^=+ .* in [\d.]+s")
+        write(
+            tmp_path / "test_late.py",
+            "from shapes import Shape\n\n\n"
+            "def test_late():\n    assert Shape().name() == 'shape'\n",
+        )
+        hot.out.wait_for(r"test_late.py::test_late PASSED")  # runs name's new code object
+        hot.out.wait_for(r"^=+ .* in [\d.]+s")
+        start = len(hot.out.seen)
+        write(
+            tmp_path / "shapes.py",
+            SHAPES.replace("return 1", "return 1 + 0").replace("'shape'", "'square'"),
+        )
+        ran = round_results(hot, start)
+    assert ran["test_late.py::test_late"] == "FAILED"
+    assert ran["test_name.py::test_name"] == "FAILED"

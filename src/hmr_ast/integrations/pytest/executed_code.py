@@ -9,9 +9,11 @@ cannot behave differently with the new one, since everything it ran is the same.
 
 Recorded with ``sys.monitoring`` (Python 3.12+): ``PY_START`` and ``PY_RESUME`` events on
 each project code object only (set per code object, so pytest's and the libraries' code cost
-nothing), which disable themselves after their first call; each test re-arms them
-(``restart_events``, which re-arms other tools' disabled events too: a coverage tool running
-alongside gets more events, never fewer). One call per distinct project
+nothing), which disable themselves after their first call; each test re-arms the ones that
+fired, by setting their events again. (``restart_events`` would re-arm them too, but it
+makes every code object run afterwards check its instrumentation again, pytest's included:
+a first run of tomlkit's suite cost ~10% more CPU that way, and it would re-arm other tools'
+events as well.) One call per distinct project
 function per test, nothing per further call. Python 3.10 and 3.11 have no such hook (a
 trace or profile function slows every call), so there the static reads decide alone.
 """
@@ -27,6 +29,12 @@ from ... import runtime
 from ...changes import same_code
 from .test_definitions import functions_of, same_data
 
+#: A generator or coroutine resumed in a later test runs its code there too.
+_EVENTS = (
+    sys.monitoring.events.PY_START | sys.monitoring.events.PY_RESUME  # type: ignore[attr-defined]
+    if hasattr(sys, "monitoring")
+    else 0
+)
 _TOOL_IDS = (4, 3)  # free ones; 0-2 and 5 are the debugger, coverage, profiler, optimizer
 _NAME = "hmr-ast pytest"
 
@@ -37,9 +45,12 @@ class ExecutedCode:
     def __init__(self) -> None:
         self.tool: int | None = None
         self.sink: set[CodeType] | None = None
-        self.watched: set[CodeType] = set()
+        # by identity: equal code objects compare equal, but each needs its own events (a
+        # class patched in place gives an unchanged method a new, equal code object)
+        self.watched: dict[int, CodeType] = {}
         self.watched_modules: dict[str, int] = {}  # module -> the first recording it covers
         self.recordings = 0
+        self._fired: dict[int, CodeType] = {}  # events disabled since last armed
         monitoring = getattr(sys, "monitoring", None)
         if monitoring is None:
             return
@@ -58,7 +69,7 @@ class ExecutedCode:
     def close(self) -> None:
         if self.tool is not None:
             monitoring = sys.monitoring  # type: ignore[attr-defined]
-            for code in self.watched:
+            for code in self.watched.values():
                 monitoring.set_local_events(self.tool, code, 0)
             for event in (monitoring.events.PY_START, monitoring.events.PY_RESUME):
                 monitoring.register_callback(self.tool, event, None)
@@ -69,7 +80,16 @@ class ExecutedCode:
         sink = self.sink
         if sink is not None:
             sink.add(code)
+        self._fired[id(code)] = code
         return sys.monitoring.DISABLE  # type: ignore[attr-defined]
+
+    def _rearm(self) -> None:
+        """Events that fired (and disabled themselves) fire again on their next call."""
+        fired, self._fired = self._fired, {}
+        set_events = sys.monitoring.set_local_events  # type: ignore[attr-defined]
+        for code in fired.values():
+            set_events(self.tool, code, 0)
+            set_events(self.tool, code, _EVENTS)
 
     def watch_project_code(self) -> None:
         """Put the event on every project function's code (methods and nested code
@@ -77,8 +97,7 @@ class ExecutedCode:
         if self.tool is None:
             return
         monitoring = sys.monitoring  # type: ignore[attr-defined]
-        # a generator or coroutine resumed in a later test runs its code there too
-        event = monitoring.events.PY_START | monitoring.events.PY_RESUME
+        event = _EVENTS
         for name, record in list(runtime.records.items()):
             namespace = record.namespace
             if namespace is None:
@@ -87,8 +106,8 @@ class ExecutedCode:
                 self.watched_modules[name] = self.recordings
             for value in list(namespace.values()):
                 for code in project_codes(value, name, record.path):
-                    if code not in self.watched:
-                        self.watched.add(code)
+                    if id(code) not in self.watched:
+                        self.watched[id(code)] = code
                         monitoring.set_local_events(self.tool, code, event)
 
     @contextlib.contextmanager
@@ -101,7 +120,7 @@ class ExecutedCode:
         outer = self.sink
         self.sink = codes
         self.recordings += 1
-        sys.monitoring.restart_events()  # type: ignore[attr-defined]
+        self._rearm()
         try:
             yield codes
         finally:
@@ -189,15 +208,17 @@ def changed_code(old: dict[str, tuple], new: dict[str, tuple]) -> set[CodeType] 
             if not same_data(was[1:], now[1:]):
                 return None
             if not same_code(was[0], now[0]):
-                changed |= _nested(was[0])
+                changed.update(_nested(was[0]))
     return changed or None
 
 
-def _nested(code: CodeType) -> set[CodeType]:
-    found = set()
+def _nested(code: CodeType) -> list[CodeType]:
+    """``code`` and the code nested in it: a list, since equal code objects compare equal
+    and each needs its own events."""
+    found = []
     stack = [code]
     while stack:
         current = stack.pop()
-        found.add(current)
+        found.append(current)
         stack.extend(c for c in current.co_consts if isinstance(c, CodeType))
     return found
