@@ -102,6 +102,8 @@ def dispose_lines(
     before: int | None = None,
     since: int | None = None,
 ) -> None:
+    """Undo what the statements at these (first, last) lines of ``module`` registered
+    (only before mark ``before``, or since mark ``since``, when given)."""
     spans = list(spans)
     if not spans:
         return
@@ -117,6 +119,7 @@ def dispose_lines(
 
 
 def dispose_module(module: str) -> None:
+    """Undo everything ``module`` registered."""
     undo_all(module, _take(module, lambda r: True))
 
 
@@ -127,6 +130,8 @@ def dispose_everything(only: Callable[[Registration], bool]) -> None:
 
 
 def move_lines(module: str, moves: Iterable[tuple[int, int, int]], before: int) -> None:
+    """Registrations (made before mark ``before``) of statements that moved without
+    running: ``(first, last, delta)`` in their old lines."""
     moves = list(moves)
     if not moves:
         return
@@ -149,7 +154,8 @@ def undo_all(module: str, registrations: list[Registration]) -> None:
     for registration in reversed(registrations):
         if explain is not None:
             where = f"line {registration.line}" if registration.line is not None else "module"
-            explain(f"{module}: {where}: taking back {registration.what}")
+            verb = "calling" if registration.kind == "on_dispose" else "taking back"
+            explain(f"{module}: {where}: {verb} {registration.what}")
         try:
             registration.undo()
         except Exception as error:
@@ -159,9 +165,3 @@ def undo_all(module: str, registrations: list[Registration]) -> None:
                 file=sys.stderr,
             )
             errors.show(error)
-
-
-def registered(module: str) -> list[tuple[int | None, str]]:
-    """(line, what) of what ``module`` registered, oldest first (for ``-v`` and tests)."""
-    with _lock:
-        return [(r.line, r.what) for r in _by_module.get(module, ())]
