@@ -350,3 +350,16 @@ def test_an_instance_made_before_a_failed_edit_gets_the_fixed_method(tmp_path):
         hot.err.wait_for(reloaded(r"shapes\.py", "shapes"))
         hot.send("")
         hot.out.wait_for("^fixed True$")
+
+
+def test_a_statement_calling_a_star_imported_function_patched_in_place_runs_again(tmp_path):
+    """``from lib import *`` binds ``f0``; ``V = f3()`` calls ``f3``, which calls ``f0``.
+    Editing ``f0``'s body patches it in place, and ``V`` is computed again (it kept the
+    old result: the name bound by the star import was not known to hold the patched
+    function until after the statements that call it; found by the random-edit test)."""
+    files = {
+        "lib.py": "def f0():\n    return 1\n\n\n__all__ = ['f0']\n",
+        "mid.py": "from lib import *\n\n\ndef f3():\n    return f0()\n\n\nV = f3()\n",
+        "app.py": "import lib, mid\nprint(mid.V)\nprint('end')\n",
+    }
+    run_and_read(tmp_path, files, [{"lib.py": files["lib.py"].replace("return 1", "return 0")}])

@@ -170,6 +170,7 @@ class StatementRerun:
         self.namespace: dict = namespace
         self._starts = [u[static.FIRST] for u in self.old_units]
         self._reach: dict[str, frozenset[str]] = {}
+        self._patched_names: set[str] | None = None
         self._tree: ast.Module | None = None
         self.makers: dict[str, list[int]] = {}
         for index, unit in enumerate(self.new_units):
@@ -371,10 +372,23 @@ class StatementRerun:
             where, value = self._resolve(chain)
             if id(value) in batch.patched_objects:
                 return f"calls {'.'.join(chain)}, whose code changed"
-            hit = self._reach_of(where) & batch.patched
+            hit = self._reach_of(where) & (batch.patched | self._patched_here())
             if hit:
                 return f"calls {'.'.join(chain)}, which uses {min(hit)}, whose code changed"
         return None
+
+    def _patched_here(self) -> set[str]:
+        """Names of this module that hold a function or class patched in this batch
+        (``from m import *``, ``from m import f``): patching kept the object, so they hold
+        it already, before the statement that bound them runs again (if it does)."""
+        if self._patched_names is None:
+            objects = self.batch.patched_objects
+            self._patched_names = (
+                {node(self.name, k) for k, v in list(self.namespace.items()) if id(v) in objects}
+                if objects
+                else set()
+            )
+        return self._patched_names
 
     def affected(self) -> Iterable[tuple[int, str]]:
         """(first line, why) of the statements that what changed so far makes run again,
