@@ -833,8 +833,8 @@ def bench_memory(mode: Mode, lineup: Lineup, startup: Startup) -> str:
             "the warm runs of section 3 (median); after one edit, "
             f"{mode.memory_runs} warm run(s) that rewrote `leaf.py` once after the value line "
             "and waited for the new value "
-            "(hmr-ast builds its dependency graph on the first edit). Ratio = / plain python at "
-            "ready.",
+            "(hmr-ast builds its dependency graph once start-up settles, or on an edit that "
+            "comes first). Ratio = / plain python at ready.",
             "",
             table(
                 [

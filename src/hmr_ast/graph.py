@@ -6,8 +6,9 @@ reruns deep to shallow (import cycles collapse into one step).
 
 Plain dicts of sets, not networkx: the engine builds this graph inside the user's program,
 where ``import networkx`` alone cost 70-150 ms and 23 MiB of peak memory. What a name's value
-reads may be given lazily (``set_name`` with a ``Deferred``): it is worked out only once the
+reads is worked out lazily (``set_names``, or ``set_name`` with a ``Deferred``): only once the
 name is reachable from a module, or asked for, which in a large project is half the names.
+Only an export of every edge (``edges``) works out all of them.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Digraph:
         #: For a name node not made yet: its reads, deferred, if the name is one to hold
         #: (``DependencyGraph.set_names``), else None.
         self.resolver: Callable[[str], Deferred | None] | None = None
+        self.make_every_name: Callable[[], None] = lambda: None  # before listing every edge
 
     def __contains__(self, node: object) -> bool:
         if node in self.nodes:
@@ -133,7 +135,8 @@ class Digraph:
 
     @property
     def edges(self) -> list[tuple[str, str]]:
-        """Every edge: every deferred read is worked out first."""
+        """Every edge: every name is made and its reads worked out first."""
+        self.make_every_name()
         while self._deferred:
             self._resolve(next(iter(self._deferred)))
         return [(source, target) for source, targets in self._succ.items() for target in targets]
@@ -207,12 +210,18 @@ class DependencyGraph:
         for all of them: 6,000 names in 1,000 modules, half of them never read)."""
         if self.reads.resolver is None:
             self.reads.resolver = self._name_reads
+            self.reads.make_every_name = self._make_every_name
         self._namespaces[module] = namespace
         for graph_node in self._names_of.get(module, ()):
             self.reads.clear_out_edges(graph_node)
             reads = self._name_reads(graph_node)
             if reads is not None:
                 self.reads.defer_out_edges(graph_node, reads)
+
+    def _make_every_name(self) -> None:
+        for module, namespace in list(self._namespaces.items()):
+            for name in list(namespace):
+                _ = f"{module}:{name}" in self.reads  # made if its value is behaviour
 
     def _name_reads(self, graph_node: str) -> Deferred | None:
         """What using the value behind ``graph_node`` reads, deferred; None if the graph
