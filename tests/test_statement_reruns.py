@@ -363,3 +363,18 @@ def test_a_statement_calling_a_star_imported_function_patched_in_place_runs_agai
         "app.py": "import lib, mid\nprint(mid.V)\nprint('end')\n",
     }
     run_and_read(tmp_path, files, [{"lib.py": files["lib.py"].replace("return 1", "return 0")}])
+
+
+def test_a_cached_function_is_made_again_when_what_it_reads_changes(tmp_path):
+    """``@functools.cache def double(): return lib.SIZE * 2``: when ``lib.SIZE`` changes,
+    the cache is made again and ``X = double()`` gives the new value, as a fresh run does
+    (it gave the cached old result: what the wrapped function reads was not followed)."""
+    files = {
+        "lib.py": "SIZE = 3\n",
+        "mid.py": (
+            "import functools\n\nimport lib\n\n\n@functools.cache\ndef double():\n"
+            "    return lib.SIZE * 2\n\n\nX = double()\n"
+        ),
+        "app.py": "import mid\nprint(mid.X, mid.double())\nprint('end')\n",
+    }
+    run_and_read(tmp_path, files, [{"lib.py": "SIZE = 5\n"}, {"lib.py": "SIZE = 7\n"}])

@@ -42,7 +42,7 @@ from .patching import (
     saved_state,
     shift_lines,
 )
-from .summaries import node
+from .summaries import node, wraps
 from .transform import instrument_statement
 
 _MISSING = object()
@@ -364,6 +364,13 @@ class StatementRerun:
             target = runtime.project_module_name(self.namespace.get(name))
             if target is not None and target in batch.modules and target != self.name:
                 return f"uses the module {target} itself, and its names changed"
+        if unit[static.HEADER] is not None and len(unit[static.BINDS]) == 1:
+            # ``@functools.cache def f``: the wrapper may hold results of what changed.
+            name = unit[static.BINDS][0]
+            if wraps(self.namespace.get(name)) is not None:
+                hit = self._reach_of(node(self.name, name)) & (changed | batch.patched)
+                if hit:
+                    return f"wraps {name}, which reads {min(hit)}, which changed"
         if batch.owners.made_again:
             hit = self._foreign(unit) & batch.owners.made_again.keys()
             if hit:

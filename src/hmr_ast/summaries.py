@@ -98,7 +98,19 @@ def is_behaviour(value: object) -> bool:
     kind = type(value)
     if kind in _PLAIN:
         return False
-    return isinstance(value, _BEHAVIOUR) or _project_class(kind)
+    return isinstance(value, _BEHAVIOUR) or _project_class(kind) or wraps(value) is not None
+
+
+def wraps(value: object) -> FunctionType | None:
+    """The function a wrapper object holds (``functools.cache``, ``lru_cache``,
+    ``hmr_ast.keep``, ``functools.wraps`` on a class instance), looked up without running
+    the object's own ``__getattr__`` (a proxy's would)."""
+    try:
+        attributes = object.__getattribute__(value, "__dict__")
+    except (AttributeError, TypeError):
+        return None
+    wrapped = attributes.get("__wrapped__") if isinstance(attributes, dict) else None
+    return wrapped if isinstance(wrapped, FunctionType) else None
 
 
 def _collect(value: object, into: set[str], seen: set[int], depth: int) -> None:
@@ -136,6 +148,6 @@ def _collect(value: object, into: set[str], seen: set[int], depth: int) -> None:
     elif _project_class(type(value)):
         _collect(type(value), into, seen, depth + 1)
     else:
-        wrapped = getattr(value, "__wrapped__", None)  # functools.lru_cache and friends
-        if isinstance(wrapped, FunctionType):
+        wrapped = wraps(value)  # functools.lru_cache and friends
+        if wrapped is not None:
             _collect(wrapped, into, seen, depth + 1)
