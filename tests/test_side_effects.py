@@ -437,3 +437,32 @@ def test_views_imported_by_the_module_that_makes_the_app_register_once(tmp_path)
         [{"views.py": views + '\n\n@app.route("/new")\ndef new():\n    return "new"\n'}],
     )
     assert not [line for line in err if "error" in line], err
+
+
+def test_a_metaclass_registry_keeps_one_entry_per_class(tmp_path):
+    """A metaclass made in meta.py records every class made with it; classes in another
+    module, edited, renamed and removed, are recorded once each, in order."""
+    models = (
+        "from meta import Model\n\n\nclass User(Model):\n    table = 'users'\n\n\n"
+        "class Post(Model):\n    table = 'posts'\n"
+    )
+    files = {
+        "meta.py": (
+            "class Registry(type):\n    classes = []\n\n"
+            "    def __init__(cls, name, bases, namespace):\n"
+            "        super().__init__(name, bases, namespace)\n"
+            "        Registry.classes.append((name, namespace.get('table')))\n\n\n"
+            "class Model(metaclass=Registry):\n    pass\n"
+        ),
+        "models.py": models,
+        "app.py": entry("import models\nimport meta", "meta.Registry.classes"),
+    }
+    check_against_fresh(
+        tmp_path,
+        files,
+        [
+            {"models.py": models.replace("'users'", "'people'")},
+            {"models.py": models.replace("class Post", "class Article")},
+            {"models.py": models.split("\n\n\nclass Post")[0] + "\n"},
+        ],
+    )

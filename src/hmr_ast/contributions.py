@@ -111,16 +111,33 @@ class Owners:
 
 def modified_roots(unit: tuple, namespace: dict) -> list[str]:
     """Names whose objects the statement changes in place: what ``static`` saw (calls for
-    their effect, decorators, stores into attributes and items), and the bases of a class
-    whose creation a project ``__init_subclass__`` or metaclass observes."""
+    their effect, decorators, stores into attributes and items), and, for a class whose
+    creation project code observes, the name here of the class that observes it."""
     roots = [root for root in unit[static.MODIFIES] if not sets_state_only(unit, root)]
+    for observer in observers(unit, namespace):
+        roots += [name for name, value in list(namespace.items()) if value is observer]
+    return roots
+
+
+def observers(unit: tuple, namespace: dict) -> list[type]:
+    """The project classes that record a class the statement makes: the metaclass of a
+    base, or the class that defines the ``__init_subclass__`` a base inherits (its
+    registry lives there: ``Registry.classes``, ``Plugin.registry``)."""
+    found = []
     for chain in unit[static.BASES]:
         base = namespace.get(chain[0], _MISSING)
         for attribute in chain[1:]:
             base = getattr(base, attribute, _MISSING)
-        if isinstance(base, type) and _observes_subclasses(base):
-            roots.append(chain[0])
-    return roots
+        if not isinstance(base, type):
+            continue
+        if type(base) is not type and _in_project(type(base)):
+            found.append(type(base))
+        found += [
+            klass
+            for klass in base.__mro__[:-1]
+            if "__init_subclass__" in vars(klass) and _in_project(klass)
+        ][:1]
+    return found
 
 
 def sets_state_only(unit: tuple, root: str) -> bool:
@@ -128,15 +145,6 @@ def sets_state_only(unit: tuple, root: str) -> bool:
     (``IDEMPOTENT``): ``model.eval()``, ``net.to(device)``."""
     calls = [chain for chain in unit[static.CALLS] if chain[0] == root and len(chain) > 1]
     return bool(calls) and all(chain[-1] in IDEMPOTENT for chain in calls)
-
-
-def _observes_subclasses(cls: type) -> bool:
-    """Whether creating a subclass of ``cls`` runs project code that may record it."""
-    if _in_project(type(cls)) and type(cls) is not type:
-        return True
-    return any(
-        "__init_subclass__" in vars(klass) and _in_project(klass) for klass in cls.__mro__[:-1]
-    )
 
 
 def _in_project(obj: object) -> bool:
@@ -171,6 +179,10 @@ def targets(
             found |= _function_targets(value, reach, owners)
             continue
         origin = owners.origin(value, near)
+        if origin is not None:
+            found.add(origin)
+    for observer in observers(unit, namespace):  # ``class A(Plugin)``, made elsewhere
+        origin = owners.origin(observer, near)
         if origin is not None:
             found.add(origin)
     # ``A = ids.next_id()``: a call whose result is used, to a function that rebinds a global.
