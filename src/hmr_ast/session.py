@@ -177,6 +177,8 @@ class Session:
             paths = runtime.sweep_paths()
         modules, paths_that_count, new_file = self.engine.modules_for(paths, quiet=sweep)  # type: ignore[arg-type]
         if not modules and not (new_file and (self.engine.failed or runtime.import_failed)):
+            if sweep:  # the watch begins once imports paused: the graph's turn, before an edit
+                self._build_graph()
             return  # (a batch with no module still tells a server to load its app again)
         triggers = [display_path(path) for path in paths_that_count]
         self._apply_changes(modules, triggers)
@@ -218,6 +220,12 @@ class Session:
         self._report(triggers, outcome, bool(outcome.deferred) and not deferred_only)
         self.watcher.refresh()
 
+    def _build_graph(self) -> None:
+        """The graph, and what the names something reads read, off the first edit's path."""
+        self.engine.warm_up()
+        with self.engine.lock:
+            self.engine.graph.reads.settle()
+
     def _on_idle(self) -> None:
         """Build the graph ahead of the first edit, once start-up has settled (no module
         imported for a whole idle tick, a quarter second), so it rarely competes with it."""
@@ -229,9 +237,7 @@ class Session:
                 retry, self._retry = self._retry, set()
             self._apply_changes(retry, [])
         if ticks == 1:
-            self.engine.warm_up()
-            with self.engine.lock:  # what the names read, off the first edit's path
-                self.engine.graph.reads.settle()
+            self._build_graph()
             for listener in self.when_settled:
                 listener()
 

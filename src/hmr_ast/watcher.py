@@ -92,13 +92,12 @@ class Watcher(threading.Thread):
 
     def _watch(self, notify) -> None:
         try:
-            swept = False
+            # The watch is in place once ``notify`` exists: what changes during the sweep is
+            # reported by the first step (sweeping after the first step waited _IDLE_MS).
+            self.ready.set()
+            self._on_changes(None)  # sweep: anything saved before this watch began
             while not self._restart.is_set():
                 result = notify.watch(1_000, STEP_MS, _IDLE_MS, self._restart)
-                if not swept:
-                    swept = True
-                    self.ready.set()
-                    self._on_changes(None)  # sweep: anything saved before this watch began
                 if result == "stop":
                     return
                 if isinstance(result, set):
