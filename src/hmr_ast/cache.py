@@ -105,9 +105,11 @@ def load(
     return hit
 
 
-def load_unchanged(source_path: str, variant: str = "") -> tuple[CodeType, dict, bytes] | None:
-    """``(code, meta, source hash)`` if the source file is as it was when this entry was made
-    (its state, see the module docstring), without reading it; else None."""
+def load_unchanged(
+    source_path: str, variant: str = ""
+) -> tuple[CodeType, dict, bytes, bytes] | None:
+    """``(code, meta, source hash, state)`` if the source file is as it was when this entry
+    was made (its state, see the module docstring), without reading it; else None."""
     data = _read(source_path, variant)
     if data is None or len(data) < _BODY or data[: len(_HEADER)] != _HEADER:
         return None
@@ -117,7 +119,17 @@ def load_unchanged(source_path: str, variant: str = "") -> tuple[CodeType, dict,
     hit = _unmarshal(data)
     if hit is None:
         return None
-    return hit[0], hit[1], data[len(_HEADER) : len(_HEADER) + _HASH_SIZE]
+    return hit[0], hit[1], data[len(_HEADER) : len(_HEADER) + _HASH_SIZE], recorded
+
+
+def mtime_and_size(state: bytes) -> tuple[int, int] | None:
+    """``runtime.file_state``'s ``(mtime_ns, size)`` from a ``source_state``."""
+    if state == UNKNOWN:
+        return None
+    return (
+        int.from_bytes(state[16:24], "little", signed=True),
+        int.from_bytes(state[8:16], "little", signed=True),
+    )
 
 
 def _unmarshal(data: bytes) -> tuple[CodeType, dict] | None:

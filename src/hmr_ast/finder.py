@@ -149,7 +149,7 @@ class InstrumentingLoader(SourceFileLoader):
         extra = ast_pass(path) if ast_pass is not None else None
         hit = cache.load_unchanged(path, extra[0] if extra is not None else "")
         if hit is not None:  # the file is as it was when cached: not even read
-            code, meta, digest = hit
+            code, meta, digest, state = hit
         else:
             state = cache.source_state(path)  # before the read: see cache's docstring
             try:
@@ -160,8 +160,21 @@ class InstrumentingLoader(SourceFileLoader):
                 runtime.note_import_failed(path)
                 raise
         runtime.import_failed.discard(path)
+        loaded_states[path] = cache.mtime_and_size(state)
         runtime.register(fullname, path, digest, meta, code)
         return code
+
+
+#: Source path -> its ``(mtime_ns, size)`` (``runtime.file_state``) when the code that runs
+#: was loaded from it: a sweep need not read a file that is still so (``unchanged_since_load``).
+loaded_states: dict[str, tuple[int, int] | None] = {}
+
+
+def unchanged_since_load(path: str) -> bool:
+    """Whether ``path`` is still as it was when its module's code was loaded (same
+    modification time and size, the rule a sweep applies to files it has read)."""
+    state = loaded_states.get(path)
+    return state is not None and runtime.file_state(path) == state
 
 
 class ProjectFinder:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from importlib.machinery import SourceFileLoader
 from types import ModuleType
 
-from . import errors, runtime
+from . import errors, finder, runtime
 from .engine import ENTRY, Engine, Outcome
 from .errors import display_path
 from .finder import ProjectScope, install, load_instrumented
@@ -173,8 +173,8 @@ class Session:
 
     def _on_changes(self, paths: set[str] | None) -> None:
         sweep = paths is None
-        if sweep:
-            paths = runtime.sweep_paths()
+        if sweep:  # what may have changed while nothing watched, less what is as it loaded
+            paths = {p for p in runtime.sweep_paths() if not finder.unchanged_since_load(p)}
         modules, paths_that_count, new_file = self.engine.modules_for(paths, quiet=sweep)  # type: ignore[arg-type]
         if not modules and not (new_file and (self.engine.failed or runtime.import_failed)):
             if sweep:  # the watch begins once imports paused: the graph's turn, before an edit
