@@ -12,6 +12,7 @@ One module, ``mod.py``, holds a sequence of statements over a leaf module ``leaf
     L5 = hit('s5', [])                          # a list, and statements that add to it
     L5.append(hit('s6', 3 + V3))
     reg.ITEMS.append(hit('s7', V3))             # adds to a list another module made
+    K8 = hit('s8', ids.next_id() + 1)           # takes a number from a counter elsewhere
 
 ``hit`` and ``mark`` (in ``counter.py``) record each execution of a statement by its id and
 return what they are given, so that a test can tell which statements ran after an edit.
@@ -32,7 +33,8 @@ LEAF_NAMES = ("X0", "X1", "X2")
 @dataclass
 class Stmt:
     id: str  # also the statement's text key: s<n>
-    kind: str  # "V", "f", "C", "L" (a list), "A" (an append to it), "R" (to reg.ITEMS)
+    kind: str  # "V", "f", "C", "L" (a list), "A" (an append to it), "R" (to reg.ITEMS),
+    # "K" (a number from ids.next_id(), which rebinds a global of ids.py)
     name: str  # what it binds (for "A": the list it appends to)
     literal: int
     refs: list[str] = field(default_factory=list)  # own names (V, f, C) or leaf.X<n>
@@ -53,7 +55,7 @@ def term(ref: str, kinds: dict[str, str]) -> str:
     if ref.startswith("leaf."):
         return ref
     kind = kinds[ref]
-    return {"V": ref, "f": f"{ref}()", "C": f"{ref}().get()"}[kind]
+    return {"V": ref, "K": ref, "f": f"{ref}()", "C": f"{ref}().get()"}[kind]
 
 
 def render_statement(stmt: Stmt, kinds: dict[str, str]) -> str:
@@ -72,6 +74,8 @@ def render_statement(stmt: Stmt, kinds: dict[str, str]) -> str:
         return f"{stmt.name} = hit({stmt.id!r}, [])\n"
     if stmt.kind == "R":
         return f"reg.ITEMS.append(hit({stmt.id!r}, {expression}))\n"
+    if stmt.kind == "K":
+        return f"{stmt.name} = hit({stmt.id!r}, ids.next_id() + {expression})\n"
     return f"{stmt.name}.append(hit({stmt.id!r}, {expression}))\n"
 
 
@@ -82,10 +86,21 @@ def render(program: Program) -> dict[str, str]:
         "counter.py": COUNTER,
         "leaf.py": "".join(f"{name} = {value}\n" for name, value in program.leaf.items()),
         "reg.py": "ITEMS = []\n",
-        "mod.py": "import leaf\nimport reg\nfrom counter import hit, mark\n\n" + body,
+        "ids.py": IDS,
+        "mod.py": "import ids\nimport leaf\nimport reg\nfrom counter import hit, mark\n\n" + body,
         "app.py": APP,
     }
 
+
+IDS = """\
+_next = 0
+
+
+def next_id():
+    global _next
+    _next += 1
+    return _next
+"""
 
 COUNTER = '''\
 """Records which statement of mod.py ran: ``hit(id, value)`` returns ``value``."""
@@ -117,7 +132,7 @@ import reg
 def snapshot():
     state = {}
     for key, value in sorted(vars(mod).items()):
-        if key.startswith(("V", "L")):
+        if key.startswith(("V", "L", "K")):
             state[key] = value
         elif key.startswith("f"):
             state[key] = value()
@@ -144,10 +159,10 @@ def new_statement(draw, program: Program, position: int) -> Stmt:
     (functions and class bodies run when called, but their callers run later anyway)."""
     earlier = defined_before(program, position)
     lists = [s for s in earlier if s.kind == "L"]
-    kinds = ["V", "f", "C", "L", "R"] + (["A"] if lists else [])
+    kinds = ["V", "f", "C", "L", "R", "K"] + (["A"] if lists else [])
     kind = draw(st.sampled_from(kinds))
     number = program.fresh_id()
-    candidates = [s.name for s in earlier if s.kind in ("V", "f", "C")] + [
+    candidates = [s.name for s in earlier if s.kind in ("V", "K", "f", "C")] + [
         f"leaf.{n}" for n in LEAF_NAMES
     ]
     refs = (
@@ -223,8 +238,8 @@ def _independent(first: Stmt, second: Stmt) -> bool:
     neither adds to a list the other makes or adds to (their order is the list's order)."""
     if first.name in second.refs or second.name in first.refs:
         return False
-    if first.kind == "R" and second.kind == "R":
-        return False
+    if first.kind == second.kind and first.kind in ("R", "K"):
+        return False  # their order is the registry's order, or which number each gets
     return not (
         first.kind in ("L", "A") and second.kind in ("L", "A") and first.name == second.name
     )
@@ -262,10 +277,12 @@ def may_run(before: Program, after: Program, changed_values: set[str], moved: se
     allowed |= {s.id for s in after.statements if s.kind in ("L", "A") and s.name in touched_lists}
     # reg.ITEMS is made in reg.py: when one statement adding to it runs or goes, reg.py makes
     # it again, and every statement adding to it runs again, in order.
-    if any(s.kind == "R" and s.id in allowed for s in after.statements) or any(
-        s.kind == "R" and s.id not in kept for s in before.statements
-    ):
-        allowed |= {s.id for s in after.statements if s.kind == "R"}
+    # Likewise ids.py's counter, for the statements that take a number from it.
+    for kind in ("R", "K"):
+        if any(s.kind == kind and s.id in allowed for s in after.statements) or any(
+            s.kind == kind and s.id not in kept for s in before.statements
+        ):
+            allowed |= {s.id for s in after.statements if s.kind == kind}
     return allowed
 
 

@@ -525,8 +525,10 @@ class StatementRerun:
                     )
                 missing = self._missing_owners(unit)
                 if missing:
+                    # What this pass added to already is made again too: the next pass
+                    # adds it again.
                     raise NeedsOwners(
-                        missing,
+                        missing | self._added_to,
                         f"{self.name}: line {unit[static.FIRST]} adds to "
                         f"{', '.join(sorted(missing))}",
                     )
