@@ -10,6 +10,7 @@ conftest read a changed name run, with pytest's own report and summary line.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import sys
@@ -160,11 +161,16 @@ class Watch:
             self.executed.watch_project_code()
 
     def fixture_setup(self, definition) -> object:
-        """Around a fixture's setup: what it runs is its own record (``plugin``)."""
+        """Around a fixture's setup: what it runs is its own record (``plugin``), for a
+        fixture whose value outlives the test; a function-scoped one is built again with
+        each test, so what it runs belongs to the test's record alone."""
+        if getattr(definition, "scope", "function") == "function":
+            return contextlib.nullcontext(None)
         return self.executed.recording()
 
-    def fixture_ran(self, definition, codes: set) -> None:
-        self.fixture_code[definition] = (self.executed.recordings, codes)
+    def fixture_ran(self, definition, codes: set | None) -> None:
+        if codes is not None:
+            self.fixture_code[definition] = (self.executed.recordings, codes)
 
     def _on_files(self, paths: set[str] | None) -> None:
         self.events.put(("files", paths))
