@@ -378,3 +378,46 @@ def test_a_cached_function_is_made_again_when_what_it_reads_changes(tmp_path):
         "app.py": "import mid\nprint(mid.X, mid.double())\nprint('end')\n",
     }
     run_and_read(tmp_path, files, [{"lib.py": "SIZE = 5\n"}, {"lib.py": "SIZE = 7\n"}])
+
+
+SCRIPT = """\
+import sys
+
+import lib
+
+print("loading the model", flush=True)
+MODEL = {"w": 2}
+
+
+def predict(x):
+    return x * MODEL["w"]
+
+
+for line in sys.stdin:
+    print(predict(int(line)), lib.shift(0), flush=True)
+"""
+
+
+def test_a_running_entry_takes_edited_functions_in_place_without_starting_over(tmp_path):
+    """A worker loop in the entry: editing a function the loop calls (in the entry, or in
+    a module) patches it, and the loop goes on with its model loaded once; editing the loop
+    itself starts the entry over, as before."""
+    files = {"app.py": SCRIPT, "lib.py": "def shift(x):\n    return x\n"}
+    make_project(tmp_path, files)
+    with HotProcess.run(tmp_path, "app.py", stdin=True) as hot:
+        hot.send("3")
+        hot.out.wait_for("^6 0$")
+        write(tmp_path / "app.py", SCRIPT.replace('x * MODEL["w"]', 'x * MODEL["w"] + 100'))
+        hot.err.wait_for(reloaded(r"app\.py", "__main__"))
+        hot.send("3")
+        hot.out.wait_for("^106 0$")
+        write(tmp_path / "lib.py", "def shift(x):\n    return x + 1\n")
+        hot.err.wait_for(reloaded(r"lib\.py", "lib"))
+        hot.send("3")
+        hot.out.wait_for("^106 1$")
+        write(tmp_path / "app.py", SCRIPT.replace("print(predict", "print('loop', predict"))
+        hot.err.wait_for(r"reloaded app\.py: restarting __main__")
+        hot.out.wait_for("^loading the model$")
+        hot.send("3")
+        hot.out.wait_for("^loop 6 1$")
+    assert everything(hot.out).count("loading the model") == 2

@@ -403,6 +403,9 @@ class Engine:
                 self.failed.pop(name, None)  # unloaded mid-import: its next import loads it
                 self._scheduled.pop(name, None)
                 continue
+            if name == ENTRY and not on_main and name in self._triggered:
+                if self._patch_running_entry(batch, outcome):
+                    continue
             if name == ENTRY or main_busy(name):
                 if not on_main or name == ENTRY:
                     # It will run whole later: what it adds to must be made again now.
@@ -445,6 +448,56 @@ class Engine:
                 if reader not in pending:
                     self.verbose(f"{reader}: reads {reason}, which changed")
                 pending.add(reader)
+
+    def _patch_running_entry(self, batch, outcome: Outcome) -> bool:
+        """The running entry's own file changed, and only in function or class bodies that
+        take the new code in place: patch them and let it run on (its loop calls them
+        afresh), instead of starting it over, which would load its model again. False (it
+        starts over) for anything else: another statement edited, added or removed, or one
+        that calls what was patched at import time."""
+        from . import static
+        from .statements import Fallback, NeedsOwners, StatementRerun
+
+        record = runtime.records.get(ENTRY)
+        if record is None or ENTRY in self.failed or record.namespace is None:
+            return False
+        running = running_statement(record)
+        if running is None:
+            return False
+        code, meta, digest, source, trees = self._load(record, whole=True)
+        if isinstance(code, BaseException) or source is None or digest == record.source_hash:
+            return False
+        try:
+            plan = StatementRerun(
+                record, (code, meta, digest), source, batch, self._graph, True, self.verbose
+            )
+            candidates = plan._patch_candidates()
+        except Fallback:
+            return False
+        new = {index for index, old in enumerate(plan.matched) if old is None}
+        gone = [u for index, u in enumerate(plan.old_units) if index not in plan.kept_old]
+        names = set(candidates.values())
+        if not new or new - set(candidates) or any(not set(u[static.BINDS]) <= names for u in gone):
+            return False
+        try:
+            changed = self._rerun_statements(
+                record, (code, meta, digest), source, batch, trees, running
+            )
+        except (Fallback, NeedsOwners, RerunFailed) as why:
+            self.verbose(f"{ENTRY}: starts over: {why}")
+            return False
+        result = self._statements_result
+        if result is None or changed - result.patched:
+            return False  # something else changed too: starting over runs it whole
+        outcome.patched[ENTRY] = set(result.patched)
+        outcome.changed[ENTRY] = set(changed)
+        outcome.reran.append(ENTRY)
+        batch.add(ENTRY, changed, result.patched)
+        self.verbose(
+            f"{ENTRY}: {', '.join(sorted(result.patched))} patched in place; it keeps running "
+            f"(lines {running[0]}-{running[1]} call them afresh)"
+        )
+        return True
 
     def _make_owners_again(self, need, batch, pending: set[str]) -> None:
         """A statement adds to objects other modules made (``contributions``): their
@@ -567,10 +620,20 @@ class Engine:
             )
         except Fallback:
             return True
+        running = running_statement(record)
         for line, reason in plan.affected():
+            if (
+                running is not None
+                and running[0] <= line <= running[1]
+                and reason.startswith("calls ")
+            ):
+                # The statement it is executing (a server's or a worker's loop) calls it
+                # again, and gets the new code: patching kept the object.
+                self.verbose(f"{ENTRY}: line {line} {reason}; it runs now, and calls it afresh")
+                continue
             self.verbose(f"{ENTRY}: line {line} {reason}")
             return True
-        self.verbose(f"{ENTRY}: holds what was patched in place, calls none of it: not rerun")
+        self.verbose(f"{ENTRY}: calls none of what was patched in place again: not rerun")
         return False
 
     def _entry_must_restart(self, names: set[str]) -> bool:
@@ -727,7 +790,13 @@ class Engine:
         return changed
 
     def _rerun_statements(
-        self, record, new: tuple, source: bytes | None, batch, trees: dict | None = None
+        self,
+        record,
+        new: tuple,
+        source: bytes | None,
+        batch,
+        trees: dict | None = None,
+        running: tuple[int, int] | None = None,
     ) -> set[str]:
         """Rerun only the statements of ``record``'s module that must run (``statements``)."""
         from . import statements
@@ -750,7 +819,7 @@ class Engine:
             mark = len(batch.undo)
             try:
                 plan = statements.StatementRerun(
-                    record, new, source, batch, self._graph, edited, self.verbose, trees
+                    record, new, source, batch, self._graph, edited, self.verbose, trees, running
                 )
                 result = plan.run()
             except (statements.Fallback, statements.NeedsOwners):

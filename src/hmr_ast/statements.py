@@ -139,6 +139,7 @@ class StatementRerun:
         edited: bool,
         explain: Callable[[str], None],
         nodes: dict[int, ast.stmt] | None = None,
+        running: tuple[int, int] | None = None,
     ) -> None:
         self.record = record
         self.nodes = nodes  # trees of some statements (``incremental``); the rest parsed apart
@@ -178,6 +179,13 @@ class StatementRerun:
                 if _makes(unit, name):
                     self.makers.setdefault(name, []).append(index)
         self._check_splittable()
+        # The statement a running entry is executing (its loop), by its new index: it calls
+        # what it calls afresh, and must never run here (``Engine._patch_running_entry``).
+        self.running_index = None
+        if running is not None:
+            for index, old in enumerate(self.matched):
+                if old is not None and self.old_units[old][static.FIRST] == running[0]:
+                    self.running_index = index
 
     # --- planning ---------------------------------------------------------------------------
 
@@ -375,7 +383,7 @@ class StatementRerun:
             hit = self._foreign(unit) & batch.owners.made_again.keys()
             if hit:
                 return f"adds to {min(hit)}, which was made again"
-        for chain in unit[static.CALLS]:
+        for chain in unit[static.CALLS] if index != self.running_index else ():
             where, value = self._resolve(chain)
             if id(value) in batch.patched_objects:
                 return f"calls {'.'.join(chain)}, whose code changed"
@@ -512,6 +520,8 @@ class StatementRerun:
         for index, unit in enumerate(self.new_units):
             affected = self._affected(index, recorded[index], own)
             reason = must.get(index) or affected
+            if reason is not None and index == self.running_index:
+                raise Fallback(f"line {unit[static.FIRST]}, running now, would run again: {reason}")
             if reason is None and index in rebind:
                 reason = "binds a name a statement that ran binds too"
             if reason is None:
