@@ -976,7 +976,8 @@ def _modules_at_ready(tool: Tool, root: Path) -> list[str]:
 
 
 #: What ``hmr-ast run`` loads before the entry starts, and what its watcher thread loads
-#: while the entry starts (the native watcher alone if hmr-ast has ``load_rust_notify``).
+#: once the entry's imports pause (the native watcher alone if hmr-ast has
+#: ``load_rust_notify``).
 _LOADS = (
     ("`import hmr_ast.cli`", "import hmr_ast.cli", "`hmr-ast run`, first"),
     ("`import hmr_ast.session`", "import hmr_ast.session", "`hmr-ast run`, before the entry"),
@@ -984,7 +985,7 @@ _LOADS = (
         "the native file watcher",
         "import hmr_ast.watcher as w; (getattr(w, 'load_rust_notify', None)"
         " or (lambda: __import__('watchfiles')))()",
-        "the watcher thread, while the entry starts (competes for the GIL)",
+        "the watcher thread, once the program has imported nothing for 40 ms",
     ),
 )
 _TIMED = """\
