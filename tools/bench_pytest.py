@@ -21,6 +21,7 @@ import argparse
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -381,14 +382,47 @@ def export(revision: str = "HEAD") -> str:
     return commit
 
 
-def _env() -> dict[str, str]:
+def _env(source: str | None = None) -> dict[str, str]:
     env = clean_env()  # without PYTHONDONTWRITEBYTECODE: a project's usual warm start
     env.pop("PYTEST_ADDOPTS", None)
-    if _SOURCE:
-        env["PYTHONPATH"] = os.pathsep.join([*_SOURCE, env.get("PYTHONPATH", "")]).rstrip(
-            os.pathsep
-        )
+    first = [source] if source else _SOURCE
+    if first:
+        env["PYTHONPATH"] = os.pathsep.join([*first, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return env
+
+
+#: The line of ``executed_code.ExecutedCode.__init__`` that finds ``sys.monitoring``.
+_RECORDER_LINE = '        monitoring = getattr(sys, "monitoring", None)\n'
+
+
+def without_recording(source: str) -> str:
+    """A copy of the export whose recorder of what tests run finds no ``sys.monitoring``
+    (as on 3.11): what recording costs on 3.12+, measured apart from the rest of hmr-ast."""
+    export_folder = Path(source).parent
+    folder = export_folder.with_name(export_folder.name + "-norecord")
+    target = folder / "src" / "hmr_ast" / "integrations" / "pytest" / "executed_code.py"
+    if not target.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(export_folder, folder)
+        text = target.read_text()
+        if text.count(_RECORDER_LINE) != 1:
+            sys.exit(f"bench_pytest: {target}: the recorder's line is not there; update me")
+        target.write_text(text.replace(_RECORDER_LINE, "        monitoring = None\n"))
+    return str(folder / "src")
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def hot_cpu(command: list[str], tree: Path, source: str | None = None) -> float:
+    """CPU seconds of an ``hmr-ast pytest`` process from start to ``watching`` (its first
+    run and the graph's warm-up), then stopped."""
+    before = _cpu_seconds()
+    with HotProcess(command, tree, env=_env(source)) as hot:
+        hot.err.wait_for(r"watching", timeout=600)
+    return _cpu_seconds() - before
 
 
 def _outcomes(text: str) -> dict[str, str]:
@@ -447,6 +481,15 @@ def testmon_run(python: Path, tree: Path, library: Library) -> tuple[float, int]
     return seconds, ran
 
 
+def _version(python: Path) -> tuple[int, int]:
+    out = subprocess.run(
+        [str(python), "-c", "import sys; print(*sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    return int(out[0]), int(out[1])
+
+
 def bench_library(library: Library, rounds: int, python_version: str | None = None) -> dict:
     tree, python = prepare(library, python_version)
     _reset_tree(library, tree)
@@ -464,15 +507,26 @@ def bench_library(library: Library, rounds: int, python_version: str | None = No
         *library.pytest_args,
     ]
     plain_first, hot_first = [], []
+    cpu: dict[str, list[float]] = {"plain": [], "hot": [], "unrecorded": []}
+    records = _version(python) >= (3, 12)
     for warm_up in [True] + [False] * rounds:  # warm caches first: both sides start warm
+        before = _cpu_seconds()
         seconds = fresh_run(python, tree, library)[0]
+        plain_cpu = _cpu_seconds() - before
+        before = _cpu_seconds()
         started = time.perf_counter()
         with HotProcess(command, tree, env=_env()) as hot:
             hot.out.wait_for(ROUND_END, timeout=600)
             hot_seconds = time.perf_counter() - started
+            hot.err.wait_for(r"watching", timeout=600)
+        hot_cpu_seconds = _cpu_seconds() - before
+        unrecorded = hot_cpu(command, tree, without_recording(_SOURCE[0])) if records else 0.0
         if not warm_up:
             plain_first.append(seconds)
             hot_first.append(hot_seconds)
+            cpu["plain"].append(plain_cpu)
+            cpu["hot"].append(hot_cpu_seconds)
+            cpu["unrecorded"].append(unrecorded)
     # the watch: edit the function, then put it back; each time compare with a fresh run
     edits = []
     with HotProcess(command, tree, env=_env()) as hot:
@@ -530,6 +584,7 @@ def bench_library(library: Library, rounds: int, python_version: str | None = No
     ).stdout.split()
     return {
         "library": library,
+        "cpu": cpu,
         "python": version[0],
         "pytest": version[1],
         "total": total,
@@ -587,6 +642,30 @@ def real_main(
         lines.append(
             f"| {lib.name} {lib.version} | {r['python']} | {r['total']} | {plain:.2f} "
             f"| {hot:.2f} | {hot / plain:.2f}x |"
+        )
+    lines += [
+        "",
+        "First run in CPU seconds (user + system, median of the same rounds): plain "
+        "`pytest`; `hmr-ast pytest` from start to `watching` (its first run and the graph's "
+        "warm-up); and on 3.12+ the same without recording what each test runs (a copy of "
+        "the export whose recorder finds no `sys.monitoring`), so the recording's own cost "
+        "shows apart.",
+        "",
+        "| library | Python | plain `pytest` CPU s | `hmr-ast pytest` CPU s | ratio "
+        "| without recording CPU s | recording's cost |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in reports:
+        lib, cpu = r["library"], r["cpu"]
+        plain, hot = statistics.median(cpu["plain"]), statistics.median(cpu["hot"])
+        if any(cpu["unrecorded"]):
+            bare = statistics.median(cpu["unrecorded"])
+            apart = f"{bare:.2f} | {hot / bare:.2f}x"
+        else:
+            apart = "- | none (no `sys.monitoring`)"
+        lines.append(
+            f"| {lib.name} {lib.version} | {r['python']} | {plain:.2f} | {hot:.2f} "
+            f"| {hot / plain:.2f}x | {apart} |"
         )
     lines += [
         "",
