@@ -28,6 +28,8 @@ from .threads import executing_modules, running_statement
 
 #: How often one module may rerun in one batch (import cycles whose values never settle).
 _MAX_RERUNS = 3
+#: How often one module may ask for the objects it adds to to be made again, in one batch.
+_MAX_OWNER_ROUNDS = 20
 _EMPTY_FILE_GRACE = 0.2
 _MISSING = object()
 _EMPTY_HASH = source_hash(b"")
@@ -390,6 +392,7 @@ class Engine:
 
         graph = self._graph
         runs: dict[str, int] = {}
+        asked: dict[str, int] = {}  # how often it asked for owners to be made again first
         self._batch = batch = statements.Batch()
         while pending:
             # Owners to make again go first (an import cycle's order would let a contributor
@@ -426,6 +429,13 @@ class Engine:
             try:
                 changed = self._rerun_and_report(name, outcome)
             except statements.NeedsOwners as need:
+                # Not a run: nothing of it stayed. Each time names owners it needs first
+                # (or a statement of its own to run from the start), so it ends.
+                runs[name] -= 1
+                asked[name] = asked.get(name, 0) + 1
+                if asked[name] > _MAX_OWNER_ROUNDS:
+                    self.log(f"{name}: its owners keep changing; stopped making them again")
+                    continue
                 self._make_owners_again(need, batch, pending)
                 pending.add(name)  # after them
                 continue
