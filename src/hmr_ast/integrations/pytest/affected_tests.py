@@ -87,6 +87,16 @@ def test_reads(item) -> set[str]:
     return with_origins(into)
 
 
+def own_node(item) -> str | None:
+    """The name node of a module-level test function (``test_reads`` includes it, for a test
+    collected from a module that imports it); None for a method or a non-Python test."""
+    function = _function(getattr(item, "function", None))
+    if function is None or getattr(item, "cls", None) is not None:
+        return None
+    record = runtime.record_for(function.__globals__)
+    return node(record.name, function.__name__) if record is not None else None
+
+
 def _value_reads(value: object) -> set[str]:
     reads = value_reads(value)
     compute = getattr(reads, "compute", None)  # a graph.Deferred: worked out when needed

@@ -24,7 +24,7 @@ from ... import runtime
 from ...engine import Engine, Outcome
 from ...watcher import Watcher
 from . import compat
-from .affected_tests import fixture_definitions, test_reads
+from .affected_tests import fixture_definitions, own_node, test_reads
 from .executed_code import ExecutedCode
 from .fixtures import adopt, forget_collected, refresh_module, tear_down, under
 from .rerun_selection import Before, take_before
@@ -300,6 +300,9 @@ class Watch:
         new_ids = self._recollect(recollect, fresh)
         items = self.all_items()
         reads = {item.nodeid: test_reads(item) for item in items}
+        for path in recollect:  # collected again: their definitions are compared instead
+            for item in self.files.get(path, ()):
+                reads[item.nodeid].discard(own_node(item))  # type: ignore[arg-type]
         fixtures = {fixture: _reads_of(fixture) for fixture in _cached_definitions(manager)}
         read = set().union(*reads.values(), *fixtures.values())
         reach = reach_of(self.engine.graph.reads, outcome, before, self.executed.available, read)
