@@ -117,6 +117,11 @@ def _futures(tree: ast.Module) -> tuple[str, ...]:
 
 def _unit(stmt: ast.stmt, future_annotations: bool, lines: list[bytes]) -> tuple:
     nodes = list(_import_time_nodes(stmt))
+    # The same walk without class bodies: one walk for both when there is no class in it.
+    if any(isinstance(node, ast.ClassDef) for node in nodes):
+        outer = list(_import_time_nodes(stmt, into_classes=False))
+    else:
+        outer = nodes
     reads = _reads(nodes, future_annotations)
     plain, alias = _value_shape(stmt)
     bases = tuple(
@@ -129,7 +134,7 @@ def _unit(stmt: ast.stmt, future_annotations: bool, lines: list[bytes]) -> tuple
     return (
         _first_line(stmt),
         stmt.end_lineno or stmt.lineno,
-        tuple(dict.fromkeys(_bindings(stmt))),
+        tuple(dict.fromkeys(_bindings(stmt, outer))),
         tuple(sorted(reads)),
         _stable_shape(stmt),
         plain,
@@ -140,9 +145,9 @@ def _unit(stmt: ast.stmt, future_annotations: bool, lines: list[bytes]) -> tuple
         isinstance(stmt, (ast.Import, ast.ImportFrom)),
         _calls(nodes),
         _escapes(nodes),
-        _modifies(stmt),
+        _modifies(stmt, outer),
         _header(stmt),
-        any(isinstance(node, ast.AnnAssign) for node in _import_time_nodes(stmt, False)),
+        any(isinstance(node, ast.AnnAssign) for node in outer),
     )
 
 
@@ -204,14 +209,14 @@ def _root(node: ast.AST) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
-def _modifies(stmt: ast.stmt) -> tuple[str, ...]:
+def _modifies(stmt: ast.stmt, outer: list[ast.AST] | None = None) -> tuple[str, ...]:
     """Names whose objects the statement changes in place, or hands to code that may."""
     found: list[str | None] = []
     if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
         found.append(_root(stmt.value.func))  # a call for its effect: ``x.append(f)``, ``f(x)``
     if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         found += [_root(decorator) for decorator in stmt.decorator_list]
-    for node in _import_time_nodes(stmt, into_classes=False):
+    for node in _import_time_nodes(stmt, into_classes=False) if outer is None else outer:
         targets: list[ast.AST] = []
         if isinstance(node, (ast.Assign, ast.Delete)):
             targets = node.targets
@@ -266,11 +271,11 @@ def bound_names(stmt: ast.stmt) -> list[str]:
     return _bindings(stmt)
 
 
-def _bindings(stmt: ast.stmt) -> list[str]:
+def _bindings(stmt: ast.stmt, outer: list[ast.AST] | None = None) -> list[str]:
     """Every module-level name ``stmt`` may bind, modify or delete (not inside functions or
     class bodies, whose names are not the module's)."""
     names: list[str] = []
-    for node in _import_time_nodes(stmt, into_classes=False):
+    for node in _import_time_nodes(stmt, into_classes=False) if outer is None else outer:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.append(node.name)
         elif isinstance(node, (ast.Assign, ast.Delete)):
