@@ -119,7 +119,7 @@ class Engine:
 
     @property
     def graph(self):
-        """Built on first use, so networkx is never imported during start-up."""
+        """Built on first use (in the background once start-up settles), never during it."""
         with self._graph_lock:
             if self._graph is None:
                 from .graph import DependencyGraph

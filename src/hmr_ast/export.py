@@ -69,11 +69,13 @@ def to_json(data: GraphData, names: bool = False) -> str:
 
 
 def _cycle_edges(data: GraphData) -> set[tuple[str, str]]:
-    import networkx as nx
+    from .graph import Digraph, strongly_connected
 
-    graph = nx.DiGraph(list(data.edges))
+    graph = Digraph()
+    for source, target in data.edges:
+        graph.add_edge(source, target)
     cyclic: set[tuple[str, str]] = set()
-    for component in nx.strongly_connected_components(graph):
+    for component in map(set, strongly_connected(graph)):
         if len(component) > 1:
             cyclic |= {(s, t) for s, t in data.edges if s in component and t in component}
     return cyclic

@@ -493,12 +493,9 @@ class Analysis:
         key = (module.name, index)
         found = self._reached.get(key)
         if found is None:
-            import networkx as nx
-
             found = set(self.unit_reads(module, index))
             for start in list(found):
-                if start in self.graph.reads:
-                    found |= nx.descendants(self.graph.reads, start)
+                found |= self.graph.descendants(start)
             self._reached[key] = found
         return found
 
@@ -755,11 +752,8 @@ class Analysis:
         functions = target.facts.get("returns", {})
         if name not in functions:
             return set() if rebinds_only else {node(module, name)}
-        import networkx as nx
-
         prefix = module + ":"
-        start = node(module, name)
-        reached = nx.descendants(self.graph.reads, start) if start in self.graph.reads else set()
+        reached = self.graph.descendants(node(module, name))
         names = {n[len(prefix) :] for n in reached if n.startswith(prefix)}
         found = {node(module, n) for n in names & target.global_stores}
         if not rebinds_only:
