@@ -466,3 +466,43 @@ def test_a_metaclass_registry_keeps_one_entry_per_class(tmp_path):
             {"models.py": models.split("\n\n\nclass Post")[0] + "\n"},
         ],
     )
+
+
+def test_a_metaclass_that_registers_classes_in_another_modules_registry(tmp_path):
+    """marshmallow's shape: ``SchemaMeta.__init__`` calls ``registry.register(name, cls)``,
+    which adds to ``registry._registry``. Editing a schema makes that registry again (it made
+    the metaclass again, and the old registrations stayed), then every class made with the
+    metaclass (``Schema`` included: a fresh run registers it too), each registered once."""
+    schemas = (
+        "from meta import Schema\n\n\nclass UserSchema(Schema):\n    x = 1\n\n\n"
+        "class PostSchema(Schema):\n    pass\n"
+    )
+    files = {
+        "registry.py": (
+            "_registry = {}\n\n\ndef register(name, cls):\n"
+            "    _registry.setdefault(name, []).append(cls)\n"
+        ),
+        "meta.py": (
+            "import registry\n\n\nclass SchemaMeta(type):\n"
+            "    def __init__(cls, name, bases, namespace):\n"
+            "        super().__init__(name, bases, namespace)\n"
+            "        registry.register(name, cls)\n\n\n"
+            "class Schema(metaclass=SchemaMeta):\n    pass\n"
+        ),
+        "schemas.py": schemas,
+        "app.py": entry(
+            "import schemas\nimport registry",
+            "{name: [getattr(c, 'x', None) for c in classes]"
+            " for name, classes in registry._registry.items()}",
+        ),
+    }
+    err = check_against_fresh(
+        tmp_path,
+        files,
+        [
+            {"schemas.py": schemas.replace("x = 1", "x = 2")},
+            {"schemas.py": schemas.replace("class PostSchema", "class ArticleSchema")},
+        ],
+    )
+    assert any("registry: _registry is made again first" in line for line in err)
+    assert not any("SchemaMeta is made again" in line for line in err)

@@ -147,6 +147,41 @@ def sets_state_only(unit: tuple, root: str) -> bool:
     return bool(calls) and all(chain[-1] in IDEMPOTENT for chain in calls)
 
 
+def _observer_targets(observer: type, reach: Reach, owners: Owners, near) -> set[str]:
+    """What recording a class changes: the registries its hook (a metaclass's ``__new__``
+    or ``__init__``, an ``__init_subclass__``) adds to through project functions or mutable
+    globals (marshmallow's ``SchemaMeta`` calls ``class_registry.register``), else the
+    observing class itself, whose attribute holds them (``Plugin.registry``)."""
+    from .summaries import function_reads
+
+    hooks = []
+    for name in ("__new__", "__init__", "__init_subclass__"):
+        hook = vars(observer).get(name)
+        hook = getattr(hook, "__func__", hook)  # __init_subclass__ is a classmethod
+        if type(hook) is FunctionType:
+            hooks.append(hook)
+    found: set[str] = set()
+    for hook in hooks:
+        reads: set[str] = set()
+        function_reads(hook, reads)
+        for target in reads:
+            module, _, name = target.partition(":")
+            record = runtime.records.get(module)
+            value = (
+                record.namespace.get(name, _MISSING) if record and record.namespace else _MISSING
+            )
+            if type(value) is FunctionType:
+                found |= _function_targets(value, reach, owners)
+            elif not isinstance(value, (type, ModuleType, *_IMMUTABLE)) and value is not _MISSING:
+                if name in owners.makers(module):
+                    found.add(target)
+    if not found:
+        origin = owners.origin(observer, near)
+        if origin is not None:
+            found.add(origin)
+    return found
+
+
 def _in_project(obj: object) -> bool:
     return getattr(obj, "__module__", None) in runtime.records
 
@@ -182,9 +217,7 @@ def targets(
         if origin is not None:
             found.add(origin)
     for observer in observers(unit, namespace):  # ``class A(Plugin)``, made elsewhere
-        origin = owners.origin(observer, near)
-        if origin is not None:
-            found.add(origin)
+        found |= _observer_targets(observer, reach, owners, near)
     # ``A = ids.next_id()``: a call whose result is used, to a function that rebinds a global.
     for chain in unit[static.CALLS]:
         value = namespace.get(chain[0], _MISSING)
