@@ -273,3 +273,22 @@ def test_removed_copyreg_codec_and_edited_mimetypes_registrations_are_gone(tmp_p
         line = hot.out.wait_for("^.* version 2$").group(0)
     assert line == fresh_run(tmp_path, "-B", "app.py").stdout.strip()
     assert line == "reducer False codec missing type text/x-v2 v1 None version 2"
+
+
+def test_a_program_that_deletes_sys_getframe_still_registers_and_warns(tmp_path):
+    """attrs' own suite deletes ``sys._getframe`` to test its fallback, then warnings filters
+    and atexit functions are registered as usual: the recorders took it at import (they
+    looked it up at each call: AttributeError, and pytest's INTERNALERROR)."""
+    files = {
+        "app.py": (
+            "import atexit, sys, warnings\n\nsaved = sys._getframe\ndel sys._getframe\n"
+            "warnings.simplefilter('ignore', DeprecationWarning)\n"
+            "atexit.register(print, 'bye', flush=True)\nsys._getframe = saved\n"
+            "print('end', flush=True)\n"
+        ),
+    }
+    make_project(tmp_path, files)
+    assert fresh_run(tmp_path, "app.py").stdout.split() == ["end", "bye"]
+    with HotProcess.run(tmp_path, "app.py") as hot:
+        hot.out.wait_for("^end$")
+        assert not [line for line in everything(hot.err) if "Error" in line], hot.err.seen

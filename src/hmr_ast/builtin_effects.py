@@ -27,6 +27,10 @@ from types import FrameType
 
 from . import disposal, import_path_effects, own_writes, runtime
 
+#: Taken at import: a program (attrs' own tests) may delete ``sys._getframe`` while
+#: project code still registers things.
+_GETFRAME = sys._getframe
+
 _MISSING = object()
 _installed = False
 
@@ -303,4 +307,4 @@ def _on_import(args: tuple) -> None:
 
 def _caller() -> FrameType:
     """The frame that called the wrapper calling this."""
-    return sys._getframe(2)
+    return _GETFRAME(2)

@@ -17,6 +17,10 @@ from types import CodeType, FrameType
 
 from . import disposal, own_writes, runtime
 
+#: Taken at import: a program (attrs' own tests) may delete ``sys._getframe`` while
+#: project code still registers things.
+_GETFRAME = sys._getframe
+
 _path_seen: list[str] = []
 _meta_seen: list[object] = []
 #: The code object whose ``exec`` was seen last.
@@ -51,7 +55,7 @@ def look_from_event() -> None:
     if len(sys.path) != len(_path_seen) or len(sys.meta_path) != len(_meta_seen):
         _observing = True
         try:
-            _observe(sys._getframe(3))
+            _observe(_GETFRAME(3))
         finally:
             _observing = False
 
