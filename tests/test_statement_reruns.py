@@ -421,3 +421,31 @@ def test_a_running_entry_takes_edited_functions_in_place_without_starting_over(t
         hot.send("3")
         hot.out.wait_for("^loop 6 1$")
     assert everything(hot.out).count("loading the model") == 2
+
+
+def test_an_abstract_base_class_is_patched_in_place(tmp_path):
+    """An ``ABC`` subclass (marshmallow's validators are) takes an edited method in place:
+    an instance made before runs it, ``isinstance`` holds, a virtual subclass registered
+    with ``register`` stays registered (it was replaced: a new class)."""
+    shapes = (
+        "import abc\n\n\nclass Shape(abc.ABC):\n    @abc.abstractmethod\n"
+        "    def area(self): ...\n\n\nclass Square(Shape):\n    def area(self):\n"
+        "        return 'old'\n\n\nclass Circle:\n    pass\n\n\nShape.register(Circle)\n"
+    )
+    files = {
+        "app.py": (
+            "import sys, shapes\nheld = []\nfor line in sys.stdin:\n"
+            "    if not held:\n        held.append(shapes.Square())\n"
+            "    print(held[0].area(), type(held[0]) is shapes.Square,\n"
+            "          isinstance(shapes.Circle(), shapes.Shape), flush=True)\n"
+        ),
+        "shapes.py": shapes,
+    }
+    make_project(tmp_path, files)
+    with HotProcess.run(tmp_path, "app.py", stdin=True, options=("-v",)) as hot:
+        hot.send("")
+        hot.out.wait_for("^old True True$")
+        write(tmp_path / "shapes.py", shapes.replace("'old'", "'new'"))
+        hot.err.wait_for("Square patched in place")
+        hot.send("")
+        hot.out.wait_for("^new True True$")

@@ -9,10 +9,17 @@ changed), the caller binds the new object instead.
 
 from __future__ import annotations
 
+from abc import ABCMeta, update_abstractmethods
 from types import FunctionType
 
 #: Class attributes Python manages itself: never copied from one class to another.
 _CLASS_INTERNALS = frozenset({"__dict__", "__weakref__", "__module__", "__qualname__"})
+#: Kept from the old class of an ABC: its virtual subclasses (``register``) live in
+#: ``_abc_impl``; ``__abstractmethods__`` is worked out again after the patch.
+_ABC_INTERNALS = frozenset({"_abc_impl", "__abstractmethods__"})
+#: Metaclasses whose classes can take a new body: ``type``, and ``ABCMeta`` (it records
+#: nothing a patch would leave stale but what ``_ABC_INTERNALS`` covers).
+_PATCHABLE_METACLASSES = (type, ABCMeta)
 
 
 def can_patch_function(old: object, new: object) -> bool:
@@ -43,8 +50,8 @@ def can_patch_class(old: object, new: object) -> bool:
     return (
         isinstance(old, type)
         and isinstance(new, type)
-        and type(old) is type  # a metaclass may have registered or cached the class
-        and type(new) is type
+        and type(old) in _PATCHABLE_METACLASSES  # another may have registered the class
+        and type(new) is type(old)
         and old.__name__ == new.__name__
         and old.__bases__ == new.__bases__
         and vars(old).get("__slots__") == vars(new).get("__slots__")
@@ -55,8 +62,9 @@ def can_patch_class(old: object, new: object) -> bool:
 def patch_class(old: type, new: type) -> None:
     """Give ``old`` the attributes of ``new``; its methods are made to see ``old`` as their
     class (``super()`` and ``__class__`` in them name ``old``)."""
-    new_items = {k: v for k, v in vars(new).items() if k not in _CLASS_INTERNALS}
-    for key in [k for k in vars(old) if k not in _CLASS_INTERNALS and k not in new_items]:
+    internals = _CLASS_INTERNALS | _ABC_INTERNALS if type(old) is ABCMeta else _CLASS_INTERNALS
+    new_items = {k: v for k, v in vars(new).items() if k not in internals}
+    for key in [k for k in vars(old) if k not in internals and k not in new_items]:
         delattr(old, key)
     for key, value in new_items.items():
         current = vars(old).get(key)
@@ -65,6 +73,8 @@ def patch_class(old: type, new: type) -> None:
             continue
         _retarget_class_cell(value, old, new)
         type.__setattr__(old, key, value)
+    if type(old) is ABCMeta:
+        update_abstractmethods(old)
 
 
 def _functions_of(member: object) -> list[FunctionType]:
