@@ -30,3 +30,28 @@ def test_a_cell_with_top_level_await_or_a_syntax_error_is_read_or_skipped() -> N
         ("X", "a", "X")
     ]
     assert from_imports("from a import (\n") == []
+
+
+def test_a_name_a_star_imported_module_starts_exporting_comes_into_the_notebook() -> None:
+    """``from m import *`` ran in a cell; ``m`` then defines ``NEW``: a fresh run of the
+    cells would bind it, so the notebook gets it (it did not: only the names the import
+    gave at the time were tracked). A name a cell bound itself is left alone."""
+    import sys
+    import types
+
+    from hmr_ast.integrations.ipython.cell_imports import CellImports
+
+    module = types.ModuleType("star_source")
+    module.OLD = 1
+    sys.modules["star_source"] = module
+    try:
+        namespace = {"OLD": 1, "MINE": "mine"}
+        imports = CellImports(namespace)
+        imports.scan(["from star_source import *"], also={"star_source"})
+        module.NEW = 2
+        module.MINE = "theirs"
+        rebound, removed = imports.rebind({"star_source": {"NEW", "MINE"}})
+        assert (rebound, removed) == (["NEW"], [])
+        assert namespace == {"OLD": 1, "MINE": "mine", "NEW": 2}
+    finally:
+        del sys.modules["star_source"]

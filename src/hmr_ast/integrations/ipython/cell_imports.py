@@ -63,6 +63,7 @@ class CellImports:
     def __init__(self, namespace: dict) -> None:
         self.namespace = namespace
         self.tracked: dict[str, Imported] = {}
+        self.stars: set[str] = set()  # modules a cell star-imported: their new names come too
 
     def scan(self, sources: Iterable[str], also: Iterable[str] = ()) -> None:
         """Track the names these cells (already run) imported from project modules (and
@@ -76,6 +77,7 @@ class CellImports:
                 ):
                     continue
                 if attribute == "*":
+                    self.stars.add(module_name)
                     for name in runtime.public_names(module):
                         self._track(name, module_name, name, module)
                 else:
@@ -110,4 +112,21 @@ class CellImports:
                 self.namespace[bound] = new
                 imported.value = new
                 rebound.append(bound)
+        for module_name in self.stars & changed.keys():
+            # ``from m import *`` in a fresh run binds what ``m`` exports now: a name it
+            # started exporting comes in, unless a cell bound that name itself.
+            module = sys.modules.get(module_name)
+            exported = set(runtime.public_names(module)) if module is not None else set()
+            for name in sorted(changed[module_name] & exported):
+                if name in self.namespace or name in self.tracked:
+                    continue
+                self._track_new(name, module_name, module)
+                if name in self.tracked:
+                    rebound.append(name)
         return sorted(rebound), sorted(removed)
+
+    def _track_new(self, name: str, module_name: str, module: ModuleType) -> None:
+        value = module.__dict__.get(name, _MISSING)
+        if value is not _MISSING and not isinstance(value, ModuleType):
+            self.namespace[name] = value
+            self.tracked[name] = Imported(module_name, name, value)
