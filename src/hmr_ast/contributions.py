@@ -195,6 +195,8 @@ def targets(
     near: Iterable[str] = (),
 ) -> set[str]:
     """Owner nodes in *other* modules that statement ``unit`` of ``module`` adds to."""
+    if not (unit[static.MODIFIES] or unit[static.BASES] or unit[static.CALLS]):
+        return set()  # most statements: it changes nothing in place and calls nothing
     found: set[str] = set()
     own = owners.makers(module)
     for root in modified_roots(unit, namespace):
@@ -287,6 +289,19 @@ def _function_targets(
     return found
 
 
+def module_targets(record: runtime.ModuleRecord, reach: Reach, owners: Owners) -> set[str]:
+    """``targets`` of every statement of ``record``'s module: what it adds to when it runs
+    again as a whole."""
+    namespace = record.namespace
+    if namespace is None:
+        return set()
+    near = {module for module, _name in list(record.attr_lines)}
+    found: set[str] = set()
+    for unit in (record.meta.get("static") or {}).get("units", ()):
+        found |= targets(record.name, namespace, unit, reach, owners, near)
+    return found
+
+
 def contributors(made_again: set[str], reach: Reach, owners: Owners) -> set[str]:
     """Modules with a statement that adds to an owner in ``made_again`` (its objects, as
     they were before, are known to ``owners``)."""
@@ -298,8 +313,6 @@ def contributors(made_again: set[str], reach: Reach, owners: Owners) -> set[str]
             continue
         units = (record.meta.get("static") or {}).get("units", ())
         for unit in units:
-            if not (unit[static.MODIFIES] or unit[static.BASES] or unit[static.CALLS]):
-                continue
             if targets(name, namespace, unit, reach, owners, owner_modules) & made_again:
                 found.add(name)
                 break

@@ -534,27 +534,13 @@ class Engine:
     def _owners_missing(self, record: runtime.ModuleRecord, batch) -> set[str]:
         """Owners in other modules that ``record``'s statements add to and that were not
         made again in this batch: what a whole-module rerun of it would add to twice."""
-        from . import static
-        from .contributions import targets
+        from .contributions import module_targets
 
-        namespace = record.namespace
-        if namespace is None or self._graph is None:
-            return set()
-        graph = self._graph
+        return batch.not_made_again(module_targets(record, self._reach, batch.owners))
 
-        def reach(start: str) -> set[str]:
-            return {start} | graph.descendants(start)
-
-        near = {module for module, _name in list(record.attr_lines)}
-        found: set[str] = set()
-        for unit in (record.meta.get("static") or {}).get("units", ()):
-            if unit[static.MODIFIES] or unit[static.BASES] or unit[static.CALLS]:
-                found |= targets(record.name, namespace, unit, reach, batch.owners, near)
-        return {
-            target
-            for target in found
-            if target not in batch.changed and target not in batch.owners.made_again
-        }
+    def _reach(self, start: str) -> set[str]:
+        """``start`` and every name node it reads, through the functions it reads."""
+        return {start} | self._graph.descendants(start)
 
     def _add_contributors(self, name: str, forced: dict, batch, pending: set[str]) -> None:
         """Every module that adds to what ``name`` made again runs those statements again."""
@@ -562,12 +548,7 @@ class Engine:
         from .summaries import node
 
         made = {node(name, attribute) for attribute in forced}
-        graph = self._graph
-
-        def reach(start: str) -> set[str]:
-            return {start} | graph.descendants(start)
-
-        for module in sorted(contributors(made, reach, batch.owners) - {name}):
+        for module in sorted(contributors(made, self._reach, batch.owners) - {name}):
             if module not in pending:
                 self.verbose(f"{module}: adds to {', '.join(sorted(made))}, made again")
             pending.add(module)
@@ -775,11 +756,8 @@ class Engine:
                 raise
             except Fallback as why:
                 self.verbose(f"{name}: the whole module reruns: {why}")
-        if batch is not None and name != ENTRY:
             missing = self._owners_missing(record, batch)
             if missing:
-                from .statements import NeedsOwners
-
                 self._loaded[name] = loaded  # for its turn after the owners
                 why = f"{name} runs again whole and adds to {', '.join(sorted(missing))}"
                 raise NeedsOwners(missing, why)

@@ -81,6 +81,15 @@ class Batch:
             (self.patched if name in patched else self.changed).add(node(module, name))
             self.modules.add(module)
 
+    def not_made_again(self, owners: Iterable[str]) -> set[str]:
+        """Of these owner nodes, those this batch neither made again nor changed: what a
+        statement adding to them would add to twice."""
+        return {
+            owner
+            for owner in owners
+            if owner not in self.changed and owner not in self.owners.made_again
+        }
+
     def rollback_patches(self, since: int) -> None:
         """Put back what the patches made since undo entry ``since`` changed."""
         while len(self.undo) > since:
@@ -299,8 +308,6 @@ class StatementRerun:
 
     def _foreign(self, unit: tuple) -> set[str]:
         """Owner nodes in other modules that the statement adds to (``contributions``)."""
-        if not (unit[static.MODIFIES] or unit[static.BASES] or unit[static.CALLS]):
-            return set()
         near = {module for module, _name in self.record.attr_lines}
         return contributions.targets(
             self.name, self.namespace, unit, self._reach_of, self.batch.owners, near
@@ -308,12 +315,7 @@ class StatementRerun:
 
     def _missing_owners(self, unit: tuple) -> set[str]:
         """Foreign owners the statement adds to that were not made again in this batch."""
-        batch = self.batch
-        return {
-            target
-            for target in self._foreign(unit)
-            if target not in batch.changed and target not in batch.owners.made_again
-        }
+        return self.batch.not_made_again(self._foreign(unit))
 
     # --- what a statement depends on --------------------------------------------------------
 
