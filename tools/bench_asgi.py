@@ -52,6 +52,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks_md import write_section
+
 ROOT = Path(__file__).resolve().parent.parent
 SHAPES = {  # app folder, the file whose endpoint is edited
     "routes": (ROOT / "fixtures" / "fastapi_app", "routes.py"),
@@ -292,19 +294,6 @@ def table(results: dict[str, tuple[list[float], int, bool]]) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    """Replace (or add) our section of BENCHMARKS.md; the other sections are not ours."""
-    path = ROOT / "BENCHMARKS.md"
-    current = path.read_text() if path.exists() else "# Benchmarks\n"
-    start = current.find(SECTION)
-    if start < 0:
-        path.write_text(current.rstrip("\n") + "\n\n" + text)
-        return
-    end = current.find("\n## ", start + len(SECTION))
-    rest = current[end + 1 :] if end >= 0 else ""
-    path.write_text(current[:start] + text + ("\n" + rest if rest else ""))
-
-
 _VERSIONS = (
     "import platform, importlib.metadata as m; "
     'print(f\'Python {platform.python_version()}, uvicorn-hmr {m.version("uvicorn-hmr")}, '
@@ -371,7 +360,7 @@ def main() -> None:
     )
     print(body_text)
     if not options.no_write:
-        write_section(section)
+        write_section(SECTION, section)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks_md import write_section
+
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "corpus"
 SECTION = "## Real projects' test suites (issue 13)"
@@ -593,27 +595,6 @@ def section(results: list[Result], rounds: int, env_note: str, command: str, com
 KEPT = ("### Notes (hand-written", "### Differences found", "### First runs")
 
 
-def write_section(text: str) -> None:
-    """Replace (or add) our section of BENCHMARKS.md, keeping its hand-written KEPT
-    subsections; the other sections are not ours."""
-    path = ROOT / "BENCHMARKS.md"
-    current = path.read_text()
-    start = current.find(SECTION)
-    if start < 0:
-        path.write_text(current.rstrip("\n") + "\n\n" + text)
-        return
-    end = current.find("\n## ", start + len(SECTION))
-    ours = current[start:end] if end >= 0 else current[start:]
-    kept = [
-        part if part.endswith("\n") else part + "\n"
-        for part in re.split(r"(?m)^(?=### )", ours)
-        if part.startswith(KEPT)
-    ]
-    text = text.rstrip("\n") + "\n\n" + "\n".join(kept) if kept else text
-    rest = current[end + 1 :] if end >= 0 else ""
-    path.write_text(current[:start] + text + ("\n" + rest if rest else ""))
-
-
 # --- FastAPI's tutorial apps under hmr-ast uvicorn ----------------------------------------
 
 FASTAPI = next(project for project in PROJECTS if project.name == "fastapi")
@@ -898,7 +879,7 @@ def main() -> int:
     )
     if options.write:
         text = section(results, options.rounds, env_note, command + " --write", commit)
-        write_section(text + ("\n" + tutorial if tutorial else ""))
+        write_section(SECTION, text + ("\n" + tutorial if tutorial else ""), KEPT)
     return 0 if all(result.ok() for result in results) and not failed else 1
 
 
