@@ -449,3 +449,71 @@ def test_an_abstract_base_class_is_patched_in_place(tmp_path):
         hot.err.wait_for("Square patched in place")
         hot.send("")
         hot.out.wait_for("^new True True$")
+
+
+MODEL_CLASS = """\
+class Model:
+    LIMIT = 5
+
+    def __init__(self):
+        print("loading the model", flush=True)
+        self.scale = 2
+
+    @classmethod
+    def load(cls):
+        return cls()
+
+    def predict(self, x):
+        return x * self.scale
+"""
+
+MODEL_SERVICE = """\
+from model import Model
+
+MODEL = Model.load()
+LIMIT = Model.LIMIT
+FIRST = MODEL.predict(1)
+DOUBLE = Model().predict(2)
+"""
+
+MODEL_APP = """\
+import service
+print(service.MODEL.predict(3), service.LIMIT, service.FIRST, service.DOUBLE)
+print("end")
+"""
+
+
+def test_a_model_made_by_its_class_is_not_made_again_when_another_method_changes(tmp_path):
+    """``MODEL = Model.load()`` runs ``load`` and the construction only: an edit of
+    ``predict`` patches the class and leaves the model alone, while what runs or reads a
+    changed member (``MODEL.predict(1)``, ``Model().predict(2)``, ``Model.LIMIT``, a changed
+    ``__init__``) runs again, as a fresh run would have it."""
+    out, err = run_and_read(
+        tmp_path,
+        {"model.py": MODEL_CLASS, "service.py": MODEL_SERVICE, "app.py": MODEL_APP},
+        [
+            {"model.py": MODEL_CLASS.replace("x * self.scale", "x * self.scale + 1")},
+            {
+                "model.py": MODEL_CLASS.replace("x * self.scale", "x * self.scale + 1").replace(
+                    "LIMIT = 5", "LIMIT = 6"
+                )
+            },
+            {
+                "model.py": MODEL_CLASS.replace("x * self.scale", "x * self.scale + 1")
+                .replace("LIMIT = 5", "LIMIT = 6")
+                .replace("self.scale = 2", "self.scale = 3")
+            },
+        ],
+    )
+    assert out[-2:] == ["10 6 4 7", "end"]
+    # two loads at start (MODEL, and the instance line 6 makes and uses at once); line 6
+    # runs at each edit, MODEL = Model.load() only when __init__ changes
+    assert out.count("loading the model") == 2 + 1 + 1 + 2
+    assert [e for e in err if "service: line 3 runs again" in e] == [
+        "[hmr-ast]   service: line 3 runs again: calls Model.load, which runs Model.__init__, "
+        "whose code changed"
+    ]
+    assert any(
+        "service: line 5 runs again: reads MODEL.predict, and Model.predict" in e for e in err
+    )
+    assert any("service: line 4 runs again: reads Model.LIMIT, and Model.LIMIT" in e for e in err)

@@ -23,7 +23,7 @@ from types import CodeType
 from . import __version__
 
 #: Bump when the transform's output changes shape, so stale entries are never trusted.
-FORMAT = 12
+FORMAT = 13
 _TAG = b"hmr" + bytes([FORMAT])
 _HEADER = MAGIC_NUMBER + _TAG
 _HASH_SIZE = 8  # importlib.util.source_hash

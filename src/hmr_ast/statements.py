@@ -32,6 +32,7 @@ from types import FunctionType, ModuleType
 
 from . import contributions, hooks, runtime, static
 from .changes import adopt_new_code, same_value, twins
+from .class_calls import changed_members, entry_members, reaches_changed
 from .namespace import PROTECTED
 from .patching import (
     can_patch_class,
@@ -72,6 +73,7 @@ class Batch:
         self.changed: set[str] = set()  # their value changed
         self.patched: set[str] = set()  # their object took new code in place
         self.patched_objects: set[int] = set()
+        self.patched_members: dict[int, frozenset[str]] = {}  # patched class -> edited members
         self.modules: set[str] = set()  # modules with any change
         self.undo: list[tuple] = []  # the patched objects' previous state
 
@@ -338,17 +340,18 @@ class StatementRerun:
         self._reach[start] = result
         return result
 
-    def _resolve(self, chain: tuple[str, ...]) -> tuple[str, object]:
-        """The name node and value a chain read by this module's code stands for."""
+    def _resolve(self, chain: tuple[str, ...]) -> tuple[str, object, tuple[str, ...]]:
+        """The name node and value a chain read by this module's code stands for, and the
+        attributes of the chain past it (``Model.load``: ``Model``'s node, ``("load",)``)."""
         value = self.namespace.get(chain[0], _MISSING)
         where = node(self.name, chain[0])
-        for attribute in chain[1:]:
+        for index, attribute in enumerate(chain[1:], 1):
             target = runtime.project_module_name(value)
             if target is None:
-                break
+                return where, value, chain[index:]
             where = node(target, attribute)
             value = value.__dict__.get(attribute, _MISSING)  # type: ignore[union-attr]
-        return where, value
+        return where, value, ()
 
     def _affected(self, index: int, recorded: set[tuple[str, str]], own: set[str]) -> str | None:
         """Why statement ``index`` must run again for what changed so far, or None."""
@@ -370,6 +373,10 @@ class StatementRerun:
             hit = self._reach_of(node(self.name, chain[0])) & changed
             if hit:
                 return f"reads {chain[0]}, which reads {min(hit)}, which changed"
+            if batch.patched_members and len(chain) > 1:
+                member = self._reads_edited_member(chain)
+                if member is not None:
+                    return f"reads {'.'.join(chain)}, and {member} changed"
         for name in unit[static.ESCAPES]:
             target = runtime.project_module_name(self.namespace.get(name))
             if target is not None and target in batch.modules and target != self.name:
@@ -386,12 +393,52 @@ class StatementRerun:
             if hit:
                 return f"adds to {min(hit)}, which was made again"
         for chain in unit[static.CALLS] if index != self.running_index else ():
-            where, value = self._resolve(chain)
+            where, value, rest = self._resolve(chain)
+            if batch.patched_members and chain not in unit[static.RESULT_USED]:
+                reason = self._calls_edited_member(chain, value, rest, changed)
+                if reason is not _MISSING:
+                    if reason is not None:
+                        return reason
+                    continue
             if id(value) in batch.patched_objects:
                 return f"calls {'.'.join(chain)}, whose code changed"
             hit = self._reach_of(where) & (batch.patched | self._patched_here())
             if hit:
                 return f"calls {'.'.join(chain)}, which uses {min(hit)}, whose code changed"
+        return None
+
+    def _reads_edited_member(self, chain: tuple[str, ...]) -> str | None:
+        """``X = Model.LIMIT``, ``Y = model.size``: the class member read, if the class (or
+        the instance's class) was patched in place and that member changed."""
+        _where, value, rest = self._resolve(chain)
+        if not rest or value is _MISSING:
+            return None
+        cls = value if isinstance(value, type) else type(value)
+        for klass in cls.__mro__:
+            if rest[0] in self.batch.patched_members.get(id(klass), ()):
+                return f"{klass.__name__}.{rest[0]}"
+        return None
+
+    def _calls_edited_member(self, chain, value, rest, changed: set[str]):
+        """For a call into a class patched in place (or one of its instances): why it runs
+        an edited member, or None if it runs none (``Model.load()`` when only ``predict``
+        changed). ``_MISSING`` when the call is not into such a class."""
+        batch = self.batch
+        entry = entry_members(value, rest)
+        if entry is None or value is _MISSING:
+            return _MISSING
+        cls, names = entry
+        if not any(id(klass) in batch.patched_members for klass in cls.__mro__):
+            return _MISSING
+        member, reach = reaches_changed(cls, names, batch.patched_members)
+        call = ".".join(chain)
+        if member is not None:
+            return f"calls {call}, which runs {cls.__name__}.{member}, whose code changed"
+        patched_now = batch.patched | self._patched_here()
+        for module, name in sorted(reach.globals):
+            hit = self._reach_of(node(module, name)) & (patched_now | changed)
+            if hit:
+                return f"calls {call}, which uses {min(hit)}, whose code changed"
         return None
 
     def _patched_here(self) -> set[str]:
@@ -680,8 +727,11 @@ class StatementRerun:
                 self.batch.undo.append(saved_state(target))
                 patch_function(target, current, keep_attributes=decorated)
         elif all(can_patch_class(k, current) for k in kept):
+            members = changed_members(previous, current)
             for target in kept:
                 self.batch.undo.append(saved_state(target))
+                edited = self.batch.patched_members.get(id(target), frozenset())
+                self.batch.patched_members[id(target)] = edited | members
                 patch_class(target, current)
         elif type(previous) is FunctionType:  # defined without its decorators: never bind it
             raise Fallback(f"{name} cannot take the new code in place")

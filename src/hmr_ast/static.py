@@ -61,10 +61,10 @@ Chain = tuple[str, ...]
 # names it uses bare (a module passed to a call escapes), the names whose objects it changes
 # in place (``x.append(f)`` with the result unused, ``@app.get``, ``x.attr = ...``, ``x[k] =
 # ...``, ``x += ...``), the text of its header (a def's decorators and signature, a class's
-# decorators and bases: equal headers allow patching in place) and whether it annotates a
-# module-level name.
+# decorators and bases: equal headers allow patching in place), whether it annotates a
+# module-level name, and the called chains whose result it uses further (``Model().f()``).
 FIRST, LAST, BINDS, READS, STABLE, PLAIN, ALIAS, BASES, PRINT, NEEDS, IMPORT = range(11)
-CALLS, ESCAPES, MODIFIES, HEADER, ANNOTATES = range(11, 16)
+CALLS, ESCAPES, MODIFIES, HEADER, ANNOTATES, RESULT_USED = range(11, 17)
 #: A leaf ``("()", "m", "f")`` is the result of calling ``m.f`` with plain arguments.
 CALL = "()"
 
@@ -148,6 +148,7 @@ def _unit(stmt: ast.stmt, future_annotations: bool, lines: list[bytes]) -> tuple
         _modifies(stmt, outer),
         _header(stmt),
         any(isinstance(node, ast.AnnAssign) for node in outer),
+        _results_used(nodes),
     )
 
 
@@ -182,6 +183,30 @@ def _calls(nodes: list[ast.AST]) -> tuple[Chain, ...]:
         if chain is not None:
             found.append(chain)
     return tuple(dict.fromkeys(found))
+
+
+def _results_used(nodes: list[ast.AST]) -> tuple[Chain, ...]:
+    """Called chains whose result the statement does more with than bind, drop, pass on or
+    put in a display: ``Model().f()``, ``with open_db() as db``, ``for x in load()``. What
+    runs then (``f``, ``__enter__``) is not named by any chain of the statement."""
+    kept: set[int] = set()
+    for node in nodes:
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.Expr, ast.keyword)):
+            kept.add(id(node.value))
+        elif isinstance(node, ast.Call):
+            kept.update(map(id, node.args))
+        elif isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            kept.update(map(id, node.elts))
+        elif isinstance(node, ast.Dict):
+            kept.update(map(id, node.values))
+    return tuple(
+        dict.fromkeys(
+            chain
+            for node in nodes
+            if isinstance(node, ast.Call) and id(node) not in kept
+            if (chain := _chain(node.func)) is not None
+        )
+    )
 
 
 def _escapes(nodes: list[ast.AST]) -> tuple[str, ...]:

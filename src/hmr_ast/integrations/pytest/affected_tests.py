@@ -84,7 +84,40 @@ def test_reads(item) -> set[str]:
                 into |= _value_reads(value)
     for definition in fixture_definitions(item):
         code_reads(definition.func, into)
+    into |= parameter_reads(item)
     return with_origins(into)
+
+
+def parameter_reads(item) -> set[str]:
+    """The project classes (and functions) a test's parameters are, or are instances of:
+    ``@parametrize("bag", [Bag(...)])`` runs ``Bag``'s methods though no code of the test
+    names ``Bag``. Lists, tuples, sets and dicts of them count too."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return set()
+    found: set[str] = set()
+    stack = list(callspec.params.values())
+    seen = 0
+    while stack and seen < 10_000:
+        value = stack.pop()
+        seen += 1
+        if isinstance(value, (list, tuple, set, frozenset)):
+            stack.extend(value)
+            continue
+        if isinstance(value, dict):
+            stack.extend(value.values())
+            continue
+        if isinstance(value, FunctionType):
+            candidates: tuple = (value,)
+        else:
+            candidates = value.__mro__ if isinstance(value, type) else type(value).__mro__
+        for candidate in candidates:
+            record = runtime.records.get(getattr(candidate, "__module__", None) or "")
+            namespace = record.namespace if record is not None else None
+            name = getattr(candidate, "__name__", "")
+            if namespace is not None and namespace.get(name) is candidate:
+                found.add(node(record.name, name))  # type: ignore[union-attr]
+    return found
 
 
 def own_node(item) -> str | None:
