@@ -14,8 +14,9 @@ to reach it; ``__call__`` is the exception, as only calling an instance runs it.
 
 from __future__ import annotations
 
+from abc import ABCMeta
 from collections.abc import Iterable, Iterator
-from types import CodeType, FunctionType
+from types import CodeType, FunctionType, ModuleType
 
 from .changes import same_value
 
@@ -33,6 +34,8 @@ CONSTRUCTION = frozenset(
         "__set_name__",
     }
 )
+#: Metaclasses whose ``__call__`` runs only ``__new__`` and ``__init__``.
+PLAIN_METACLASSES = (type, ABCMeta)
 #: Class attributes Python keeps itself: not members an edit changes.
 _INTERNALS = frozenset({"__dict__", "__weakref__", "__module__", "__qualname__", "__doc__"})
 _MISSING = object()
@@ -69,41 +72,112 @@ def _names(code: CodeType) -> Iterator[str]:
 
 
 class CallReach:
-    """What a call into ``cls`` (by the members in ``entry``) runs of the class's code."""
+    """What a call runs of the project's code, followed through the names that code uses:
+    the members of classes (``self._check()``, ``cls()``, ``Length(...)`` in ``__init__``)
+    and module-level functions. It stops at the first edited member or patched function it
+    meets (``hit``); what it reads that is neither class nor function is left in
+    ``globals`` for the graph to judge, and the names it followed in ``followed``: one bound
+    to a new object since is a change too."""
 
-    def __init__(self, cls: type, entry: Iterable[str]) -> None:
-        self.members: set[str] = set()  # member names reached
-        self.globals: set[tuple[str, str]] = set()  # (module, name) the reached code reads
-        self.constructs = False  # the reached code names the class itself
-        mro = cls.__mro__
-        pending = list(entry)
-        while pending:
-            name = pending.pop()
-            if name in self.members:
+    def __init__(self, is_project, patched_members: dict, patched_objects: set[int]) -> None:
+        self._is_project = is_project  # module name -> whether its code is the project's
+        self._members = patched_members
+        self._patched = patched_objects
+        self._seen: set[tuple[int, str]] = set()
+        self._names: dict[int, frozenset[str]] = {}
+        self.globals: set[tuple[str, str]] = set()  # (module, name) read, not followed
+        self.followed: set[tuple[str, str]] = set()  # (module, name) of what it followed
+        self.hit: str | None = None  # "Class.member" or "function" that changed
+
+    def run(self, starts: Iterable[tuple[object, str]]) -> CallReach:
+        """Follow from ``(class, member)`` and ``(function, "")`` items."""
+        pending = list(starts)
+        while pending and self.hit is None:
+            target, name = pending.pop()
+            key = (id(target), name)
+            if key in self._seen:
                 continue
-            self.members.add(name)
-            owner = next((klass for klass in mro if name in vars(klass)), None)
-            if owner is None:
-                continue
-            member = vars(owner)[name]
-            if isinstance(member, classmethod):
-                pending.extend(CONSTRUCTION)  # ``cls(...)`` names no member
-            for function in _functions(member):
-                namespace = function.__globals__
-                module = namespace.get("__name__", "")
-                for used in _names(function.__code__):
-                    if used in _MAKES_ITS_CLASS:
-                        pending.extend(CONSTRUCTION)  # ``type(self)(...)``
-                    if any(used in vars(klass) for klass in mro):
-                        pending.append(used)
-                    held = namespace.get(used, _MISSING)
-                    if held is _MISSING:
-                        continue
-                    if isinstance(held, type) and held in mro:
-                        self.constructs = True
-                        pending.extend(CONSTRUCTION)
-                    else:
-                        self.globals.add((module, used))
+            self._seen.add(key)
+            if isinstance(target, type):
+                self._member(target, name, pending)
+            else:
+                self._function(target, None, pending)  # type: ignore[arg-type]
+        return self
+
+    def _member(self, cls: type, name: str, pending: list) -> None:
+        for klass in cls.__mro__:
+            edited = self._members.get(id(klass))
+            if edited and (name in edited or _implicit(edited)):
+                self.hit = f"{klass.__name__}.{name if name in edited else _implicit(edited)}"
+                return
+        owner = next((klass for klass in cls.__mro__ if name in vars(klass)), None)
+        if owner is None:
+            return
+        member = vars(owner)[name]
+        if isinstance(member, classmethod):
+            pending.extend((cls, n) for n in CONSTRUCTION)  # ``cls(...)`` names no member
+        for function in _functions(member):
+            self._function(function, cls, pending)
+
+    def _function(self, function: FunctionType, cls: type | None, pending: list) -> None:
+        if id(function) in self._patched:
+            self.hit = function.__qualname__
+            return
+        names = self._names.get(id(function.__code__))
+        if names is None:
+            names = self._names[id(function.__code__)] = frozenset(_names(function.__code__))
+        if cls is not None:
+            for used in names:
+                if used in _MAKES_ITS_CLASS:  # ``type(self)(...)``
+                    pending.extend((cls, n) for n in CONSTRUCTION)
+                if any(used in vars(klass) for klass in cls.__mro__):
+                    pending.append((cls, used))
+        namespace = function.__globals__
+        module = namespace.get("__name__", "")
+        for used in names:
+            held = namespace.get(used, _MISSING)
+            if held is not _MISSING:
+                self._value(module, used, held, names, pending)
+
+    def _value(self, module: str, name: str, held: object, names, pending: list) -> None:
+        """A global the code uses: follow it if it is project code, else leave it."""
+        if isinstance(held, ModuleType):
+            inner = getattr(held, "__name__", "")
+            if self._is_project(inner):
+                for used in names:
+                    value = vars(held).get(used, _MISSING)
+                    if value is not _MISSING and not isinstance(value, ModuleType):
+                        self._value(inner, used, value, names, pending)
+            return
+        if type(held) is FunctionType:
+            if self._is_project(held.__module__ or ""):
+                pending.append((held, ""))
+                self._follows(module, name, held)
+            return
+        cls = held if isinstance(held, type) else type(held)
+        if type(cls) in PLAIN_METACLASSES and self._is_project(cls.__module__):
+            if held is cls:
+                pending.extend((cls, n) for n in CONSTRUCTION)
+            pending.extend(
+                (cls, used) for used in names if any(used in vars(k) for k in cls.__mro__)
+            )
+            self._follows(module, name, held)
+            return
+        self.globals.add((module, name))
+
+    def _follows(self, module: str, name: str, held: object) -> None:
+        """A name whose code is followed: it matters only if it was bound to a new object
+        (a patched one holds the same object, and its code is judged as followed)."""
+        if id(held) not in self._patched:
+            self.followed.add((module, name))
+
+
+def _implicit(edited: frozenset[str]) -> str:
+    """An edited dunder Python's syntax calls where no code names it ("" if none)."""
+    for name in sorted(edited):
+        if name.startswith("__") and name.endswith("__") and name != "__call__":
+            return name
+    return ""
 
 
 def entry_members(value: object, rest: tuple[str, ...]) -> tuple[type, frozenset[str]] | None:
@@ -115,17 +189,3 @@ def entry_members(value: object, rest: tuple[str, ...]) -> tuple[type, frozenset
     if isinstance(value, type):
         return value, frozenset(rest) if rest else CONSTRUCTION
     return type(value), frozenset(rest) if rest else frozenset({"__call__"})
-
-
-def reaches_changed(cls: type, entry: frozenset[str], changed: dict[int, frozenset[str]]):
-    """``(member, reach)``: an edited member of ``cls`` or its bases the call runs (None if
-    none), and what it runs (``CallReach``), to follow the globals it reads."""
-    edited = [changed[id(klass)] for klass in cls.__mro__ if id(klass) in changed]
-    reach = CallReach(cls, entry)
-    for members in edited:
-        for name in sorted(members):
-            if name in reach.members:
-                return name, reach
-            if name.startswith("__") and name.endswith("__") and name != "__call__":
-                return name, reach  # Python's syntax calls it where no code names it
-    return None, reach

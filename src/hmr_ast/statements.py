@@ -32,7 +32,7 @@ from types import FunctionType, ModuleType
 
 from . import contributions, hooks, runtime, static
 from .changes import adopt_new_code, same_value, twins
-from .class_calls import changed_members, entry_members, reaches_changed
+from .class_calls import PLAIN_METACLASSES, CallReach, changed_members, entry_members
 from .namespace import PROTECTED
 from .patching import (
     can_patch_class,
@@ -74,6 +74,7 @@ class Batch:
         self.patched: set[str] = set()  # their object took new code in place
         self.patched_objects: set[int] = set()
         self.patched_members: dict[int, frozenset[str]] = {}  # patched class -> edited members
+        self.call_reaches: dict[tuple, tuple] = {}  # what calls into classes run (class_calls)
         self.modules: set[str] = set()  # modules with any change
         self.undo: list[tuple] = []  # the patched objects' previous state
 
@@ -394,7 +395,7 @@ class StatementRerun:
                 return f"adds to {min(hit)}, which was made again"
         for chain in unit[static.CALLS] if index != self.running_index else ():
             where, value, rest = self._resolve(chain)
-            if batch.patched_members and chain not in unit[static.RESULT_USED]:
+            if chain not in unit[static.RESULT_USED]:
                 reason = self._calls_edited_member(chain, value, rest, changed)
                 if reason is not _MISSING:
                     if reason is not None:
@@ -420,20 +421,38 @@ class StatementRerun:
         return None
 
     def _calls_edited_member(self, chain, value, rest, changed: set[str]):
-        """For a call into a class patched in place (or one of its instances): why it runs
-        an edited member, or None if it runs none (``Model.load()`` when only ``predict``
-        changed). ``_MISSING`` when the call is not into such a class."""
+        """For a call into project code (a class, one of its methods or an instance's, a
+        function): why it runs an edited member, a patched function or code that uses what
+        changed, or None if it runs none (``Model.load()`` when only ``predict`` changed;
+        ``fields.Tuple(...)`` when only a validator's ``__call__`` changed). ``_MISSING`` for
+        a call it cannot follow: the callee's whole node decides then."""
         batch = self.batch
-        entry = entry_members(value, rest)
-        if entry is None or value is _MISSING:
+        if value is _MISSING:
             return _MISSING
-        cls, names = entry
-        if not any(id(klass) in batch.patched_members for klass in cls.__mro__):
-            return _MISSING
-        member, reach = reaches_changed(cls, names, batch.patched_members)
+        if type(value) is FunctionType:
+            if rest or not _is_project(value.__module__ or ""):
+                return _MISSING
+            key: tuple = (id(value), "", len(batch.undo))
+            starts: list[tuple[object, str]] = [(value, "")]
+        else:
+            entry = entry_members(value, rest)
+            if entry is None:
+                return _MISSING
+            cls, names = entry
+            if type(cls) not in PLAIN_METACLASSES or not _is_project(cls.__module__):
+                return _MISSING  # a metaclass's __call__ may run anything; not project code
+            key = (id(cls), names, len(batch.undo))
+            starts = [(cls, name) for name in names]
+        reach = batch.call_reaches.get(key)
+        if reach is None:
+            reach = CallReach(_is_project, batch.patched_members, batch.patched_objects)
+            reach = batch.call_reaches[key] = reach.run(starts)
         call = ".".join(chain)
-        if member is not None:
-            return f"calls {call}, which runs {cls.__name__}.{member}, whose code changed"
+        if reach.hit is not None:
+            return f"calls {call}, which runs {reach.hit}, whose code changed"
+        for module, name in sorted(reach.followed):
+            if node(module, name) in changed:
+                return f"calls {call}, which uses {module}:{name}, which changed"
         patched_now = batch.patched | self._patched_here()
         for module, name in sorted(reach.globals):
             hit = self._reach_of(node(module, name)) & (patched_now | changed)
@@ -776,6 +795,10 @@ class StatementRerun:
             if kept:
                 remapped[key] = kept
         return remapped
+
+
+def _is_project(module: str) -> bool:
+    return module in runtime.records
 
 
 def _merge(first: dict, second: dict) -> dict:
