@@ -517,3 +517,68 @@ def test_a_model_made_by_its_class_is_not_made_again_when_another_method_changes
         "service: line 5 runs again: reads MODEL.predict, and Model.predict" in e for e in err
     )
     assert any("service: line 4 runs again: reads Model.LIMIT, and Model.LIMIT" in e for e in err)
+
+
+PIPELINE_FACTORY = """\
+from model import Model
+
+
+def make():
+    return Model()
+"""
+
+PIPELINE_SERVICE = """\
+import factory
+from model import Model
+
+
+class Pipeline:
+    def __init__(self):
+        self.model = factory.make()
+
+    def run(self):
+        return self.model.predict(2)
+
+
+def first():
+    return factory.make().predict(1)
+
+
+PIPE = Pipeline()
+FIRST = first()
+OUT = PIPE.run()
+"""
+
+PIPELINE_APP = """\
+import service
+print(service.FIRST, service.OUT, service.PIPE.run())
+print("end")
+"""
+
+
+def test_calls_are_followed_into_the_code_they_run_through_other_modules(tmp_path):
+    """``first()`` gets a Model from another module's function and calls ``predict`` on it:
+    an edit of ``predict`` runs it again. ``PIPE = Pipeline()`` only makes and holds a
+    Model: it is not made again (the model is not loaded again), and ``PIPE.run()``, which
+    calls ``predict``, runs again."""
+    edited = MODEL_CLASS.replace("x * self.scale", "x * self.scale + 10")
+    out, err = run_and_read(
+        tmp_path,
+        {
+            "model.py": MODEL_CLASS,
+            "factory.py": PIPELINE_FACTORY,
+            "service.py": PIPELINE_SERVICE,
+            "app.py": PIPELINE_APP,
+        },
+        [{"model.py": edited}],
+    )
+    assert out[-2:] == ["12 14 14", "end"]
+    # PIPE's model and FIRST's at start; FIRST's again after the edit, PIPE's not
+    assert out.count("loading the model") == 3
+    assert not any("service: line 17 runs again" in e for e in err)
+    assert any(
+        "service: line 18 runs again: calls first, which runs Model.predict" in e for e in err
+    )
+    assert any(
+        "service: line 19 runs again: calls PIPE.run, which runs Model.predict" in e for e in err
+    )

@@ -39,6 +39,8 @@ PLAIN_METACLASSES = (type, ABCMeta)
 #: Class attributes Python keeps itself: not members an edit changes.
 _INTERNALS = frozenset({"__dict__", "__weakref__", "__module__", "__qualname__", "__doc__"})
 _MISSING = object()
+#: How many objects a walk of what a value holds looks at.
+_HOLD_LIMIT = 512
 #: Names through which a method can make an instance of its own class.
 _MAKES_ITS_CLASS = frozenset({"type", "__class__", "copy", "deepcopy", "replace", "evolve"})
 
@@ -72,26 +74,37 @@ def _names(code: CodeType) -> Iterator[str]:
 
 
 class CallReach:
-    """What a call runs of the project's code, followed through the names that code uses:
-    the members of classes (``self._check()``, ``cls()``, ``Length(...)`` in ``__init__``)
-    and module-level functions. It stops at the first edited member or patched function it
-    meets (``hit``); what it reads that is neither class nor function is left in
-    ``globals`` for the graph to judge, and the names it followed in ``followed``: one bound
-    to a new object since is a change too."""
+    """What a call runs of the project's code, followed through the names that code uses.
+
+    Methods are found by name, as the code cannot say which class an object is: every
+    class the code makes, names or gets as a global (``Length(...)``, ``DEFAULT.check``)
+    is in play, and a member of a class in play runs once any code that runs names it
+    (``self._check()``, ``parse(text).as_string()``). Module-level functions it names run
+    too. It stops at the first edited member or patched function (``hit``); what it reads
+    that is neither class nor function is left in ``globals`` for the graph to judge, and
+    the names it followed in ``followed``: one bound to a new object since is a change."""
 
     def __init__(self, is_project, patched_members: dict, patched_objects: set[int]) -> None:
         self._is_project = is_project  # module name -> whether its code is the project's
         self._members = patched_members
         self._patched = patched_objects
         self._seen: set[tuple[int, str]] = set()
-        self._names: dict[int, frozenset[str]] = {}
+        self._code_names: dict[int, frozenset[str]] = {}
+        self._names: set[str] = set()  # every name the code that runs uses
+        self._classes: set[type] = set()  # classes in play
+        self._by_member: dict[str, list[type]] = {}  # member name -> classes in play with it
+        self._pending: list[tuple[object, str]] = []
         self.globals: set[tuple[str, str]] = set()  # (module, name) read, not followed
         self.followed: set[tuple[str, str]] = set()  # (module, name) of what it followed
         self.hit: str | None = None  # "Class.member" or "function" that changed
 
-    def run(self, starts: Iterable[tuple[object, str]]) -> CallReach:
-        """Follow from ``(class, member)`` and ``(function, "")`` items."""
-        pending = list(starts)
+    def run(self, starts: Iterable[tuple[object, str]] = (), held: Iterable[object] = ()):
+        """Follow from ``(class, member)`` and ``(function, "")`` items, with the objects
+        ``held`` at hand (the instance whose method is called)."""
+        pending = self._pending
+        for value in held:
+            self._hold(value)
+        pending.extend(starts)
         while pending and self.hit is None:
             target, name = pending.pop()
             key = (id(target), name)
@@ -99,12 +112,43 @@ class CallReach:
                 continue
             self._seen.add(key)
             if isinstance(target, type):
-                self._member(target, name, pending)
+                self._member(target, name)
             else:
-                self._function(target, None, pending)  # type: ignore[arg-type]
+                self._function(target, None)  # type: ignore[arg-type]
         return self
 
-    def _member(self, cls: type, name: str, pending: list) -> None:
+    def _hold(self, value: object) -> None:
+        """Objects the code can reach through ``value`` (an instance's attributes, a
+        registry's entries): their classes are in play. Made before, so only a walk of
+        what they hold finds them (``self.model`` of a pipeline)."""
+        stack, seen = [value], set()
+        while stack and len(seen) < _HOLD_LIMIT:
+            value = stack.pop()
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+            if isinstance(value, (list, tuple, set, frozenset)):
+                stack.extend(value)
+            elif isinstance(value, dict):
+                stack.extend(value.values())
+            elif not isinstance(value, (type, ModuleType, FunctionType)):
+                cls = type(value)
+                if type(cls) in PLAIN_METACLASSES and self._is_project(cls.__module__):
+                    self._in_play(cls)
+                    stack.extend(getattr(value, "__dict__", {}).values())
+
+    def _in_play(self, cls: type) -> None:
+        if cls in self._classes:
+            return
+        self._classes.add(cls)
+        for klass in cls.__mro__[:-1]:
+            for member in vars(klass):
+                self._by_member.setdefault(member, []).append(cls)
+                if member in self._names:
+                    self._pending.append((cls, member))
+
+    def _member(self, cls: type, name: str) -> None:
+        self._in_play(cls)
         for klass in cls.__mro__:
             edited = self._members.get(id(klass))
             if edited and (name in edited or _implicit(edited)):
@@ -115,31 +159,37 @@ class CallReach:
             return
         member = vars(owner)[name]
         if isinstance(member, classmethod):
-            pending.extend((cls, n) for n in CONSTRUCTION)  # ``cls(...)`` names no member
+            self._construct(cls)  # ``cls(...)`` names no member
         for function in _functions(member):
-            self._function(function, cls, pending)
+            self._function(function, cls)
 
-    def _function(self, function: FunctionType, cls: type | None, pending: list) -> None:
+    def _construct(self, cls: type) -> None:
+        self._in_play(cls)
+        self._pending.extend((cls, name) for name in CONSTRUCTION)
+
+    def _function(self, function: FunctionType, cls: type | None) -> None:
         if id(function) in self._patched:
             self.hit = function.__qualname__
             return
-        names = self._names.get(id(function.__code__))
+        names = self._code_names.get(id(function.__code__))
         if names is None:
-            names = self._names[id(function.__code__)] = frozenset(_names(function.__code__))
-        if cls is not None:
-            for used in names:
-                if used in _MAKES_ITS_CLASS:  # ``type(self)(...)``
-                    pending.extend((cls, n) for n in CONSTRUCTION)
-                if any(used in vars(klass) for klass in cls.__mro__):
-                    pending.append((cls, used))
+            names = frozenset(_names(function.__code__))
+            self._code_names[id(function.__code__)] = names
+        new = names - self._names
+        self._names |= new
+        for used in new:
+            for klass in self._by_member.get(used, ()):
+                self._pending.append((klass, used))
+        if cls is not None and not names.isdisjoint(_MAKES_ITS_CLASS):
+            self._construct(cls)  # ``type(self)(...)``
         namespace = function.__globals__
         module = namespace.get("__name__", "")
         for used in names:
             held = namespace.get(used, _MISSING)
             if held is not _MISSING:
-                self._value(module, used, held, names, pending)
+                self._value(module, used, held, names)
 
-    def _value(self, module: str, name: str, held: object, names, pending: list) -> None:
+    def _value(self, module: str, name: str, held: object, names) -> None:
         """A global the code uses: follow it if it is project code, else leave it."""
         if isinstance(held, ModuleType):
             inner = getattr(held, "__name__", "")
@@ -147,22 +197,21 @@ class CallReach:
                 for used in names:
                     value = vars(held).get(used, _MISSING)
                     if value is not _MISSING and not isinstance(value, ModuleType):
-                        self._value(inner, used, value, names, pending)
+                        self._value(inner, used, value, names)
             return
         if type(held) is FunctionType:
             if self._is_project(held.__module__ or ""):
-                pending.append((held, ""))
+                self._pending.append((held, ""))
                 self._follows(module, name, held)
             return
         cls = held if isinstance(held, type) else type(held)
         if type(cls) in PLAIN_METACLASSES and self._is_project(cls.__module__):
             if held is cls:
-                pending.extend((cls, n) for n in CONSTRUCTION)
-            pending.extend(
-                (cls, used) for used in names if any(used in vars(k) for k in cls.__mro__)
-            )
+                self._construct(cls)
+            self._hold(held)
             self._follows(module, name, held)
             return
+        self._hold(held)
         self.globals.add((module, name))
 
     def _follows(self, module: str, name: str, held: object) -> None:

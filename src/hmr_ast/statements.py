@@ -429,6 +429,7 @@ class StatementRerun:
         batch = self.batch
         if value is _MISSING:
             return _MISSING
+        held: list[object] = []
         if type(value) is FunctionType:
             if rest or not _is_project(value.__module__ or ""):
                 return _MISSING
@@ -441,12 +442,13 @@ class StatementRerun:
             cls, names = entry
             if type(cls) not in PLAIN_METACLASSES or not _is_project(cls.__module__):
                 return _MISSING  # a metaclass's __call__ may run anything; not project code
-            key = (id(cls), names, len(batch.undo))
+            key = (id(value), names, len(batch.undo))
             starts = [(cls, name) for name in names]
+            held.append(value)
         reach = batch.call_reaches.get(key)
         if reach is None:
             reach = CallReach(_is_project, batch.patched_members, batch.patched_objects)
-            reach = batch.call_reaches[key] = reach.run(starts)
+            reach = batch.call_reaches[key] = reach.run(starts, held)
         call = ".".join(chain)
         if reach.hit is not None:
             return f"calls {call}, which runs {reach.hit}, whose code changed"
