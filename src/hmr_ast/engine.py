@@ -52,6 +52,10 @@ class Outcome:
         #: module -> names whose function or class took the new code in place (a subset of
         #: ``changed``): references held anywhere run the new code, nothing was replaced.
         self.patched: dict[str, set[str]] = {}
+        #: id of each class patched in place -> its members the edit changed; ids of every
+        #: function and class patched (``class_calls`` follows code to them)
+        self.patched_members: dict[int, frozenset[str]] = {}
+        self.patched_objects: set[int] = set()
         self.seconds = 0.0
 
 
@@ -333,6 +337,9 @@ class Engine:
             try:
                 self._apply(pending, outcome, on_main, main_busy)
             finally:
+                if self._batch is not None:
+                    outcome.patched_members = self._batch.patched_members
+                    outcome.patched_objects = self._batch.patched_objects
                 self._batch = None
                 self._sources = {}
                 sys.setswitchinterval(interval)

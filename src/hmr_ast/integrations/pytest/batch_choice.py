@@ -11,6 +11,7 @@ collection error, a fixture it uses changed, a conftest hook above it changed, o
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from .fixtures import refresh_module, tear_down
 from .recollection import imported
 from .rerun_selection import Before
 from .rerun_selection import reach as reach_of
+from .static_reach import runs_patched
 from .test_definitions import definition, holds_iterators, iterator_params, same_definition
 
 TYPE_CHECKING = False
@@ -107,10 +109,12 @@ class BatchChoice:
                 reads[item.nodeid].discard(own_node(item))  # type: ignore[arg-type]
         fixtures = {fixture: _reads_of(fixture) for fixture in _cached_definitions(manager)}
         read = set().union(*reads.values(), *fixtures.values())
-        reach = reach_of(self.engine.graph.reads, outcome, before, self.executed.available, read)
+        reach = reach_of(self.engine.graph.reads, outcome, before, read)
         covers = self._covers
+        members, patched = outcome.patched_members, outcome.patched_objects
         for fixture, fixture_reads in fixtures.items():
-            if reach.why(fixture_reads, self.fixture_code.get(fixture), covers):
+            follow = partial(runs_patched, _FixtureAsItem(fixture), members, patched)
+            if reach.why(fixture_reads, self.fixture_code.get(fixture), covers, follow):
                 tear_down(fixture)
                 fresh.add(fixture)
         redefined = {
@@ -133,7 +137,12 @@ class BatchChoice:
                     any(directory in item.path.parents for directory in everything_under)
                     and "a conftest hook changed"
                 )
-                or reach.why(reads[item.nodeid], self.test_code.get(item.nodeid), covers)
+                or reach.why(
+                    reads[item.nodeid],
+                    self.test_code.get(item.nodeid),
+                    covers,
+                    partial(runs_patched, item, members, patched),
+                )
             )
             if reason:
                 chosen.append(item)
@@ -194,6 +203,16 @@ class BatchChoice:
                 self.import_errors[name] = self._error_report(name, error.__cause__ or error)
                 continue
             outcome.changed[name] = outcome.changed.get(name, set()) | changed
+
+
+class _FixtureAsItem:
+    """A fixture definition, followed like a test: its function is the code it runs."""
+
+    def __init__(self, definition) -> None:
+        self.function = definition.func
+        self.cls = None
+        self.callspec = None
+        self._fixtureinfo = None
 
 
 def _cached_definitions(manager) -> list:

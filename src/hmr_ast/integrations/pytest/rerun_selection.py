@@ -16,6 +16,7 @@ from types import CodeType
 from ... import runtime
 from .affected_tests import changed_nodes, follow, reached
 from .executed_code import changed_code, shape
+from .static_reach import UNKNOWN
 from .test_definitions import Definition, definition
 
 
@@ -58,10 +59,13 @@ class Reach:
     def __post_init__(self) -> None:
         self.keys = {code_key(code) for code in self.codes}
 
-    def why(self, reads: set[str], ran: tuple[int, set[CodeType]] | None, covers) -> str:
+    def why(
+        self, reads: set[str], ran: tuple[int, set[CodeType]] | None, covers, follow=None
+    ) -> str:
         """Why a test (or fixture) with static ``reads`` that ran ``ran`` (recording number,
         code objects) is reached, or "" if it is not; ``covers(number, module)`` says
-        whether that recording saw the module's code."""
+        whether that recording saw the module's code. Where no record tells, ``follow()``
+        (``static_reach.runs_patched``) follows its code to what it runs."""
         hit = self.affected & reads
         if hit:
             return f"reads {min(hit)}, which reaches what changed"
@@ -73,18 +77,19 @@ class Reach:
                 if code_key(code) in keys:
                     return f"ran {code_key(code)[1]}, whose code changed"
             return ""
+        if follow is not None:
+            found = follow()
+            if found is not UNKNOWN:
+                return f"runs {found}, whose code changed (followed from its code)" if found else ""
         hit = self.affected_all & reads
         return f"reads {min(hit)} (what it ran is not known)" if hit else ""
 
 
-def reach(graph_reads, outcome, before: Before, precise: bool, read: set[str]) -> Reach:
-    """``precise``: tests' executed code is recorded (``ExecutedCode.available``); ``read``:
-    every node the tests and fixtures read."""
+def reach(graph_reads, outcome, before: Before, read: set[str]) -> Reach:
+    """``read``: every node the tests and fixtures read."""
     follow(graph_reads, read)
     everything = changed_nodes(outcome.changed)
     affected_all = reached(graph_reads, everything)
-    if not precise:
-        return Reach(affected_all, affected_all, set(), set())
     by_object: dict[int, tuple[set[CodeType], str]] = {}
     for module, names in outcome.patched.items():
         namespace = _namespace(module)
