@@ -207,3 +207,47 @@ def test_a_method_first_run_after_its_class_was_patched_is_recorded_too(tmp_path
         ran = round_results(hot, start)
     assert ran["test_late.py::test_late"] == "FAILED"
     assert ran["test_name.py::test_name"] == "FAILED"
+
+
+TEXT = (
+    "def escape(text):\n"
+    '    """Escapes control characters."""\n'
+    "    return ''.join(f'\\\\x{ord(c):02x}' if c < ' ' else c for c in text)\n\n\n"
+    "def render(text):\n"
+    "    if any(c < ' ' for c in text):\n"
+    "        return escape(text)\n"
+    "    return text\n\n\n"
+    "def fail():\n"
+    "    raise ValueError('here')\n"
+)
+
+TEXT_TESTS = (
+    "import inspect\n\nimport pytest\n\nimport text\n\n\n"
+    "def test_plain():\n"
+    "    assert text.render('ab') == 'ab'\n\n\n"
+    "def test_control():\n"
+    "    assert text.render('a\\tb') == 'a\\\\x09b'\n\n\n"
+    "def test_the_code_reads_as_written():\n"
+    "    assert text.escape.__doc__ == 'Escapes control characters.'\n"
+    "    assert inspect.getsource(text.fail) == \"def fail():\\n    raise ValueError('here')\\n\"\n"
+    "    with pytest.raises(ValueError) as caught:\n"
+    "        text.fail()\n"
+    "    assert caught.traceback[-1].lineno + 1 == 13  # the raise\n"
+)
+
+
+def test_an_edit_reruns_the_tests_that_ran_the_function_not_those_that_could_have(
+    tmp_path: Path,
+) -> None:
+    """Both tests reach ``escape`` through ``render``; only the one whose text has a control
+    character runs it, and only that one reruns: recorded by sys.monitoring on 3.12+, by a
+    probe in each project function on 3.10 and 3.11, which leaves docstrings, source and
+    traceback lines as written."""
+    make_project(tmp_path, {"text.py": TEXT, "test_text.py": TEXT_TESTS})
+    with hot_pytest(tmp_path) as hot:
+        hot.out.wait_for(r"^=+ 3 passed")
+        hot.err.wait_for(r"watching")
+        start = len(hot.out.seen)
+        write(tmp_path / "text.py", TEXT.replace("02x", "02X"))
+        ran = round_results(hot, start)
+    assert ran == {"test_text.py::test_control": "PASSED"}

@@ -102,12 +102,15 @@ def _refuse_xdist(options) -> None:
 def _install(config: pytest.Config) -> None:
     from ... import finder, runtime
     from ...config import scope_for
+    from . import probed_code
     from .rewrite import assertion_pass
     from .watch import Watch
 
     scope = scope_for([str(config.rootpath)])
     finder.install(scope)
     finder.ast_pass = assertion_pass(config)
+    if probed_code.wanted():  # what each test runs: sys.monitoring on 3.12+, probes before
+        finder.ast_pass = probed_code.with_probes(finder.ast_pass)
     runtime.is_data_file = lambda path: scope.contains_dir(os.path.dirname(os.path.abspath(path)))
     keys = None
     try:

@@ -120,11 +120,14 @@ def reach(graph_reads, outcome, before: Before, read: set[str]) -> Reach:
     return Reach(affected, affected_all, codes, code_modules)
 
 
-def code_key(code: CodeType) -> tuple[str, str]:
+def code_key(code: CodeType | tuple[str, str]) -> tuple[str, str]:
     """Which function a code object is, across patches: a class patched in place gives
     every method a new code object (an equal one, or one moved by lines), so what a test
     ran is matched by file and qualified name, never by identity. Two functions of one
-    file with one qualified name match each other: more reruns, never fewer."""
+    file with one qualified name match each other: more reruns, never fewer. (A probe's
+    record, ``probed_code``, holds the key itself.)"""
+    if isinstance(code, tuple):
+        return code
     return code.co_filename, getattr(code, "co_qualname", code.co_name)
 
 
