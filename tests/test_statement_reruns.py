@@ -582,3 +582,38 @@ def test_calls_are_followed_into_the_code_they_run_through_other_modules(tmp_pat
     assert any(
         "service: line 19 runs again: calls PIPE.run, which runs Model.predict" in e for e in err
     )
+
+
+VALIDATORS = """\
+class Length:
+    def __init__(self, least):
+        self.least = least
+
+    def __call__(self, value):
+        return len(value) >= self.least
+"""
+
+VALIDATED = """\
+from validators import Length
+
+
+def check(rules, value):
+    return all(rule(value) for rule in rules)
+
+
+RULES = [Length(2)]
+OK = check(RULES, "abc")
+print(OK)
+print("end")
+"""
+
+
+def test_a_callable_instance_called_through_a_local_name_runs_its_edited_call(tmp_path):
+    """``check`` calls each rule through a local name: nothing names ``__call__``, yet an
+    edit to it changes what ``OK = check(RULES, "abc")`` computes."""
+    out, _err = run_and_read(
+        tmp_path,
+        {"validators.py": VALIDATORS, "app.py": VALIDATED},
+        [{"validators.py": VALIDATORS.replace(">= self.least", "> 5")}],
+    )
+    assert out[-2:] == ["False", "end"]

@@ -8,8 +8,9 @@ names in turn (``self._check()``, ``cls()``). Only when that closure meets a mem
 edit changed must the call run again.
 
 Calls the code cannot name stay conservative: an edited dunder (``__eq__``, ``__hash__``,
-``__repr__``...) runs wherever Python's syntax calls it, so any call into the class is taken
-to reach it; ``__call__`` is the exception, as only calling an instance runs it.
+``__repr__``, ``__call__``...) runs wherever Python's syntax calls it (``validator(value)``
+calls a validator's ``__call__`` through a local name), so any call into the class is taken
+to reach it.
 """
 
 from __future__ import annotations
@@ -141,6 +142,12 @@ class CallReach:
         if cls in self._classes:
             return
         self._classes.add(cls)
+        for klass in cls.__mro__:
+            edited = self._members.get(id(klass))
+            if edited and _implicit(edited):
+                # An instance is at hand: syntax anywhere may call the dunder.
+                self.hit = f"{klass.__name__}.{_implicit(edited)}"
+                return
         for klass in cls.__mro__[:-1]:
             for member in vars(klass):
                 self._by_member.setdefault(member, []).append(cls)
@@ -224,7 +231,7 @@ class CallReach:
 def _implicit(edited: frozenset[str]) -> str:
     """An edited dunder Python's syntax calls where no code names it ("" if none)."""
     for name in sorted(edited):
-        if name.startswith("__") and name.endswith("__") and name != "__call__":
+        if name.startswith("__") and name.endswith("__"):
             return name
     return ""
 

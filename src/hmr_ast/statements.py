@@ -396,7 +396,7 @@ class StatementRerun:
         for chain in unit[static.CALLS] if index != self.running_index else ():
             where, value, rest = self._resolve(chain)
             if chain not in unit[static.RESULT_USED]:
-                reason = self._calls_edited_member(chain, value, rest, changed)
+                reason = self._calls_edited_member(chain, value, rest, changed, unit)
                 if reason is not _MISSING:
                     if reason is not None:
                         return reason
@@ -420,7 +420,7 @@ class StatementRerun:
                 return f"{klass.__name__}.{rest[0]}"
         return None
 
-    def _calls_edited_member(self, chain, value, rest, changed: set[str]):
+    def _calls_edited_member(self, chain, value, rest, changed: set[str], unit: tuple):
         """For a call into project code (a class, one of its methods or an instance's, a
         function): why it runs an edited member, a patched function or code that uses what
         changed, or None if it runs none (``Model.load()`` when only ``predict`` changed;
@@ -445,6 +445,11 @@ class StatementRerun:
             key = (id(value), names, len(batch.undo))
             starts = [(cls, name) for name in names]
             held.append(value)
+        # What the statement passes (``check(RULES, text)``): instances the call can use.
+        namespace = self.namespace
+        passed = [namespace.get(c[0]) for c in unit[static.READS] if c[0] != chain[0]]
+        held += passed
+        key += tuple(id(value) for value in passed)
         reach = batch.call_reaches.get(key)
         if reach is None:
             reach = CallReach(_is_project, batch.patched_members, batch.patched_objects)
