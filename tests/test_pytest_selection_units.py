@@ -86,3 +86,44 @@ def test_a_test_can_use_the_members_it_names_and_what_they_name_not_its_siblings
     assert {"helper", "deeper", "setup_method"} <= names
     assert not names & {"unused", "test_b"}
     assert "unused" in class_members(cls, vars(cls)["test_b"])  # named as a string
+
+
+GENERIC = """
+import copy
+import typing
+
+T = typing.TypeVar("T")
+
+
+class Field(typing.Generic[T]):
+    pass
+
+
+class String(Field[str]):
+    def serialize(self, value):
+        return str(value)
+
+
+copy.copy(String())  # copy caches __slotnames__ in the class
+"""
+
+
+def test_a_generic_class_takes_a_method_edit_in_place_as_a_change_of_code_only() -> None:
+    """``typing.Generic``'s ``__init_subclass__`` records nothing elsewhere, and the data
+    dunders Python remakes with the class (``__orig_bases__``, ``__parameters__``,
+    ``__slotnames__``) are not edits: marshmallow's fields are such classes."""
+    from hmr_ast.class_calls import changed_members
+    from hmr_ast.patching import can_patch_class
+
+    namespace: dict = {"__name__": "units"}
+    exec(compile(GENERIC, "units.py", "exec"), namespace)
+    old = namespace["String"]
+    statement = GENERIC[GENERIC.index("class String") : GENERIC.index("copy.copy")]
+    exec(compile(statement.replace("str(value)", "repr(value)"), "units.py", "exec"), namespace)
+    new = namespace["String"]  # made again by its statement alone, as a rerun makes it
+    assert can_patch_class(old, new)
+    assert changed_members(old, new) == {"serialize"}
+    serialize = vars(old)["serialize"].__code__
+    before = shape(old)
+    patch_class(old, new)
+    assert changed_code(before, shape(old)) == {serialize}

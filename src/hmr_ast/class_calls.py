@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from abc import ABCMeta
 from collections.abc import Iterable, Iterator
-from types import CodeType, FunctionType, ModuleType
+from functools import partial
+from types import CodeType, FunctionType, MethodType, ModuleType
 
 from .changes import same_value
 
@@ -47,14 +48,41 @@ _MAKES_ITS_CLASS = frozenset({"type", "__class__", "copy", "deepcopy", "replace"
 
 
 def changed_members(old: type, new: type) -> frozenset[str]:
-    """Names of ``old``'s own members that ``new`` defines differently, adds or removes."""
+    """Names of ``old``'s own members that ``new`` defines differently, adds or removes
+    (the implicit dunders Python makes, such as ``__orig_bases__``, compare by ``==``)."""
     old_items, new_items = vars(old), vars(new)
     return frozenset(
         name
         for name in old_items.keys() | new_items.keys()
         if name not in _INTERNALS
-        and not same_value(old_items.get(name, _MISSING), new_items.get(name, _MISSING))
+        and _counts(name, old_items.get(name, _MISSING), new_items.get(name, _MISSING))
     )
+
+
+def _counts(name: str, old: object, new: object) -> bool:
+    """Whether a member changed in a way code can tell. A dunder that holds data is Python's
+    bookkeeping (``__slotnames__`` cached by ``copy``, ``__orig_bases__``, ``__parameters__``
+    made again by ``typing``): only dunder methods count."""
+    if _same_member(old, new):
+        return False
+    if name.startswith("__") and name.endswith("__"):
+        return _is_code(old) or _is_code(new)
+    return True
+
+
+def _is_code(value: object) -> bool:
+    return value is not _MISSING and (callable(value) or any(_functions(value)))
+
+
+def _same_member(old: object, new: object) -> bool:
+    if same_value(old, new):
+        return True
+    if callable(old) or callable(new) or _MISSING in (old, new):
+        return False
+    try:
+        return (old == new) is True  # ``(Field[str],)``: typing's aliases compare so
+    except Exception:  # noqa: BLE001 - an __eq__ that fails says nothing
+        return False
 
 
 def _functions(member: object) -> Iterator[FunctionType]:
@@ -132,7 +160,17 @@ class CallReach:
                 stack.extend(value)
             elif isinstance(value, dict):
                 stack.extend(value.values())
-            elif not isinstance(value, (type, ModuleType, FunctionType)):
+            elif type(value) is FunctionType:  # a callback: whoever holds it may call it
+                if self._is_project(value.__module__ or ""):
+                    self._pending.append((value, ""))
+            elif isinstance(value, MethodType):
+                stack += [value.__func__, value.__self__]
+            elif isinstance(value, partial):
+                stack += [value.func, *value.args, *value.keywords.values()]
+            elif isinstance(value, type):  # a class handed over may be made
+                if type(value) in PLAIN_METACLASSES and self._is_project(value.__module__):
+                    self._construct(value)
+            elif not isinstance(value, ModuleType):
                 cls = type(value)
                 if type(cls) in PLAIN_METACLASSES and self._is_project(cls.__module__):
                     self._in_play(cls)
@@ -144,15 +182,18 @@ class CallReach:
         self._classes.add(cls)
         for klass in cls.__mro__:
             edited = self._members.get(id(klass))
-            if edited and _implicit(edited):
+            implicit = _implicit(edited) if edited else ""
+            if implicit:
                 # An instance is at hand: syntax anywhere may call the dunder.
-                self.hit = f"{klass.__name__}.{_implicit(edited)}"
+                self.hit = f"{klass.__name__}.{implicit}"
                 return
         for klass in cls.__mro__[:-1]:
-            for member in vars(klass):
+            for member, held in list(vars(klass).items()):
                 self._by_member.setdefault(member, []).append(cls)
                 if member in self._names:
                     self._pending.append((cls, member))
+                if not _is_code(held) and klass is not object:
+                    self._hold(held)  # a schema's declared fields: objects at hand
 
     def _member(self, cls: type, name: str) -> None:
         self._in_play(cls)
@@ -229,7 +270,7 @@ class CallReach:
 
 
 def _implicit(edited: frozenset[str]) -> str:
-    """An edited dunder Python's syntax calls where no code names it ("" if none)."""
+    """An edited dunder method Python's syntax calls where no code names it ("" if none)."""
     for name in sorted(edited):
         if name.startswith("__") and name.endswith("__"):
             return name

@@ -442,6 +442,9 @@ class Engine:
                 continue
             try:
                 changed = self._rerun_and_report(name, outcome)
+                # Its file's change is applied: run again later in this batch (a name it
+                # reads changed since), it is a dependent, no longer "a file it read changed".
+                self._triggered.discard(name)
             except statements.NeedsOwners as need:
                 # Not a run: nothing of it stayed. Each time names owners it needs first
                 # (or a statement of its own to run from the start), so it ends.

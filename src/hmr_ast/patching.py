@@ -55,8 +55,18 @@ def can_patch_class(old: object, new: object) -> bool:
         and old.__name__ == new.__name__
         and old.__bases__ == new.__bases__
         and vars(old).get("__slots__") == vars(new).get("__slots__")
-        and not any("__init_subclass__" in vars(base) for base in old.__mro__[1:-1])
+        and not any(_records_subclasses(base) for base in old.__mro__[1:-1])
     )
+
+
+#: Modules whose ``__init_subclass__`` only sets attributes of the new class itself (which
+#: a patch copies), never records it elsewhere: ``typing.Generic`` and ``Protocol``.
+_HARMLESS_HOOKS = frozenset({"typing", "typing_extensions"})
+
+
+def _records_subclasses(base: type) -> bool:
+    """Whether ``base`` has an ``__init_subclass__`` that may have recorded the class."""
+    return "__init_subclass__" in vars(base) and base.__module__ not in _HARMLESS_HOOKS
 
 
 def patch_class(old: type, new: type) -> None:

@@ -444,7 +444,8 @@ class StatementRerun:
                 return _MISSING  # a metaclass's __call__ may run anything; not project code
             key = (id(value), names, len(batch.undo))
             starts = [(cls, name) for name in names]
-            held.append(value)
+            if value is not cls:
+                held.append(value)  # an instance: what it holds is at hand
         # What the statement passes (``check(RULES, text)``): instances the call can use.
         namespace = self.namespace
         passed = [namespace.get(c[0]) for c in unit[static.READS] if c[0] != chain[0]]
@@ -615,7 +616,7 @@ class StatementRerun:
                     raise NeedsOwners(
                         missing | self._added_to,
                         f"{self.name}: line {unit[static.FIRST]} adds to "
-                        f"{', '.join(sorted(missing))}",
+                        f"{', '.join(sorted(missing))} and runs again ({reason})",
                     )
                 self._added_to |= self._foreign(unit)
             self.explain(f"{self.name}: line {unit[static.FIRST]} runs again: {reason}")

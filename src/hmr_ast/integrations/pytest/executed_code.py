@@ -172,7 +172,9 @@ def shape(value: object) -> dict[str, tuple] | None:
         functions = functions_of(member)
         if functions:
             members[key] = ("functions", type(member), tuple(map(_function_shape, functions)))
-        else:
+        elif not (key.startswith("__") and key.endswith("__") and not callable(member)):
+            # (a dunder holding data is Python's bookkeeping, made again with the class:
+            # ``__orig_bases__``, ``__parameters__``, ``__slotnames__`` that ``copy`` caches)
             members[key] = ("value", member)
     return members
 
