@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import HotProcess, make_project, write
+from harness import HotProcess, clean_env, make_project, write
 
 pytestmark = pytest.mark.core
 
@@ -51,10 +51,11 @@ PROJECT = {
 }
 
 
-def hot_pytest(root: Path, *args: str) -> HotProcess:
+def hot_pytest(root: Path, *args: str, env: dict[str, str] | None = None) -> HotProcess:
     return HotProcess(
         [sys.executable, "-m", "hmr_ast", "pytest", "-v", "-p", "no:cacheprovider", *args],
         root,
+        env=env,
     )
 
 
@@ -251,3 +252,17 @@ def test_an_edit_reruns_the_tests_that_ran_the_function_not_those_that_could_hav
         write(tmp_path / "text.py", TEXT.replace("02x", "02X"))
         ran = round_results(hot, start)
     assert ran == {"test_text.py::test_control": "PASSED"}
+
+
+def test_without_probes_the_tests_that_could_run_the_function_rerun(tmp_path: Path) -> None:
+    """``HMR_AST_NO_PROBES=1`` (a suite that inspects its bytecode) records nothing: each
+    test is followed from its code, and both tests reach ``escape`` through ``render``."""
+    make_project(tmp_path, {"text.py": TEXT, "test_text.py": TEXT_TESTS})
+    env = {**clean_env(), "HMR_AST_NO_PROBES": "1"}
+    with hot_pytest(tmp_path, env=env) as hot:
+        hot.out.wait_for(r"^=+ 3 passed")
+        hot.err.wait_for(r"watching")
+        start = len(hot.out.seen)
+        write(tmp_path / "text.py", TEXT.replace("02x", "02X"))
+        ran = round_results(hot, start)
+    assert ran["test_text.py::test_plain"] == ran["test_text.py::test_control"] == "PASSED"

@@ -405,41 +405,20 @@ def _env(source: str | None = None) -> dict[str, str]:
     return env
 
 
-#: The line of ``executed_code.ExecutedCode.__init__`` that finds ``sys.monitoring``.
-_RECORDER_LINE = '        monitoring = getattr(sys, "monitoring", None)\n'
-_PROBES_LINE = '    return not hasattr(sys, "monitoring")\n'
-
-
-def without_recording(source: str) -> str:
-    """A copy of the export that records nothing of what tests run (its recorder finds no
-    ``sys.monitoring``, and puts no probes in on 3.10/3.11): what recording costs, measured
-    apart from the rest of hmr-ast."""
-    export_folder = Path(source).parent
-    folder = export_folder.with_name(export_folder.name + "-norecord2")
-    package = folder / "src" / "hmr_ast" / "integrations" / "pytest"
-    if not folder.exists():
-        shutil.copytree(export_folder, folder)
-        for name, line, instead in (
-            ("executed_code.py", _RECORDER_LINE, "        monitoring = None\n"),
-            ("probed_code.py", _PROBES_LINE, "    return False\n"),
-        ):
-            text = (package / name).read_text()
-            if text.count(line) != 1:
-                sys.exit(f"bench_pytest: {package / name}: the recorder's line is not there")
-            (package / name).write_text(text.replace(line, instead))
-    return str(folder / "src")
-
-
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
 
-def hot_cpu(command: list[str], tree: Path, source: str | None = None) -> float:
+def hot_cpu(command: list[str], tree: Path, record: bool = True) -> float:
     """CPU seconds of an ``hmr-ast pytest`` process from start to ``watching`` (its first
-    run and the graph's warm-up), then stopped."""
+    run and the graph's warm-up), then stopped. ``record=False``: without the probes that
+    record what each test runs (``HMR_AST_NO_PROBES=1``), to show what recording costs."""
     before = _cpu_seconds()
-    with HotProcess(command, tree, env=_env(source)) as hot:
+    env = _env()
+    if not record:
+        env["HMR_AST_NO_PROBES"] = "1"
+    with HotProcess(command, tree, env=env) as hot:
         hot.err.wait_for(r"watching", timeout=600)
     return _cpu_seconds() - before
 
@@ -539,7 +518,7 @@ def bench_library(library: Library, rounds: int, python_version: str | None = No
             hot_seconds = time.perf_counter() - started
             hot.err.wait_for(r"watching", timeout=600)
         hot_cpu_seconds = _cpu_seconds() - before
-        unrecorded = hot_cpu(command, tree, without_recording(_SOURCE[0]))
+        unrecorded = hot_cpu(command, tree, record=False)
         if not warm_up:
             plain_first.append(seconds)
             hot_first.append(hot_seconds)
@@ -667,9 +646,8 @@ def real_main(
         "",
         "First run in CPU seconds (user + system, median of the same rounds): plain "
         "`pytest`; `hmr-ast pytest` from start to `watching` (its first run and the graph's "
-        "warm-up); and the same without recording what each test runs (a copy of the export "
-        "whose recorder finds no `sys.monitoring` on 3.12+ and puts no probes in on 3.10 and "
-        "3.11), so the recording's own cost shows apart.",
+        "warm-up); and the same without recording what each test runs (`HMR_AST_NO_PROBES=1`: "
+        "no probe in project functions), so the recording's own cost shows apart.",
         "",
         "| library | Python | plain `pytest` CPU s | `hmr-ast pytest` CPU s | ratio "
         "| without recording CPU s | recording's cost |",

@@ -71,7 +71,10 @@ def _name(obj: object) -> str:
 
 
 def _record(
-    undo: Callable[[], object], what: str, frame: FrameType | None, owner: str = ""
+    undo: Callable[[], object],
+    what: str | Callable[[], str],
+    frame: FrameType | None,
+    owner: str = "",
 ) -> None:
     """Register ``undo`` for the project statement running, if the project made the call:
     its caller (past the owner's own frames: ``basicConfig`` adds a handler for the
@@ -84,7 +87,8 @@ def _record(
         frame = frame.f_back
     if frame is None or runtime.record_for(frame.f_globals) is None:
         return
-    disposal.register_here(undo, what, frame)
+    # (described only now: pytest adds and removes logging handlers for every test phase)
+    disposal.register_here(undo, what() if callable(what) else what, frame)
 
 
 # --- atexit, signal, warnings, copyreg, codecs ----------------------------------------------
@@ -141,7 +145,7 @@ def _warnings_add_filter(original: Callable) -> Callable:
             if mutated is not None:
                 mutated()
 
-        _record(undo, f"warnings filter {item[:3]!r}", _caller(), warnings.__file__)
+        _record(undo, lambda: f"warnings filter {item[:3]!r}", _caller(), warnings.__file__)
 
     return add_filter
 
@@ -199,8 +203,12 @@ def _logger_add_handler(original: Callable) -> Callable:
         present = hdlr in self.handlers
         original(self, hdlr)
         if not present:
-            what = f"logging handler {_name(type(hdlr))} on logger {self.name!r}"
-            _record(lambda: self.removeHandler(hdlr), what, _caller(), _logging_files)
+            _record(
+                lambda: self.removeHandler(hdlr),
+                lambda: f"logging handler {_name(type(hdlr))} on logger {self.name!r}",
+                _caller(),
+                _logging_files,
+            )
 
     return addHandler
 
@@ -210,8 +218,12 @@ def _add_filter(original: Callable) -> Callable:
         present = filter in self.filters
         original(self, filter)
         if not present:
-            what = f"logging filter {_name(filter)}"
-            _record(lambda: self.removeFilter(filter), what, _caller(), _logging_files)
+            _record(
+                lambda: self.removeFilter(filter),
+                lambda: f"logging filter {_name(filter)}",
+                _caller(),
+                _logging_files,
+            )
 
     return addFilter
 

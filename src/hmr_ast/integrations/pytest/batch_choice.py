@@ -19,8 +19,8 @@ import pytest
 from ...engine import Engine, Outcome
 from . import compat
 from .affected_tests import code_reads, fixture_definitions, own_node, test_reads
-from .executed_code import ExecutedCode
 from .fixtures import refresh_module, tear_down
+from .probed_code import ProbedCode
 from .recollection import imported
 from .rerun_selection import Before
 from .rerun_selection import reach as reach_of
@@ -42,7 +42,7 @@ class BatchChoice:
     collectors: dict[Path, pytest.Module]
     import_errors: dict[str, pytest.CollectReport]
     pending: set[str]
-    executed: ExecutedCode
+    executed: ProbedCode
     test_code: dict[str, tuple[int, set]]
     fixture_code: dict[object, tuple[int, set]]
 

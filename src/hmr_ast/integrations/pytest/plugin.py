@@ -109,7 +109,7 @@ def _install(config: pytest.Config) -> None:
     scope = scope_for([str(config.rootpath)])
     finder.install(scope)
     finder.ast_pass = assertion_pass(config)
-    if probed_code.wanted():  # what each test runs: sys.monitoring on 3.12+, probes before
+    if probed_code.wanted():  # what each test runs: a probe in each project function
         finder.ast_pass = probed_code.with_probes(finder.ast_pass)
     runtime.is_data_file = lambda path: scope.contains_dir(os.path.dirname(os.path.abspath(path)))
     keys = None

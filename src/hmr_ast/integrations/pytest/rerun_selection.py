@@ -2,10 +2,11 @@
 
 Taken before the batch (``Before``): each test's definition and the shape of every function
 and class the edited modules define. After it, a name the engine patched in place whose
-only change is code (``executed_code.changed_code``) no longer reaches tests through the
-static reads: a test reruns if it ran the old code (recorded while it ran) and, where its
-record cannot tell (Python < 3.12, a module imported during the test, a test not run yet),
-if the static reads reach the name. Every other changed name reaches tests as before.
+only change is code (``patched_code.changed_code``) no longer reaches tests through the
+static reads: a test reruns if it ran the old code (its ``probed_code`` record) and, where
+its record cannot tell (probes off, a module imported before them, a test not run yet), if
+its code followed member by member runs it (``static_reach``). Every other changed name
+reaches tests as before.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from types import CodeType
 
 from ... import runtime
 from .affected_tests import changed_nodes, follow, reached
-from .executed_code import changed_code, shape
+from .patched_code import changed_code, shape
+from .probed_code import key as probe_key
 from .static_reach import UNKNOWN
 from .test_definitions import Definition, definition
 
@@ -58,6 +60,7 @@ class Reach:
 
     def __post_init__(self) -> None:
         self.keys = {code_key(code) for code in self.codes}
+        self.probe_keys = {probe_key(*k) for k in self.keys}  # what probes record
 
     def why(
         self, reads: set[str], ran: tuple[int, set[CodeType]] | None, covers, follow=None
@@ -72,9 +75,12 @@ class Reach:
         if not self.codes:
             return ""
         if ran is not None and all(covers(ran[0], m) for m in self.code_modules):
-            keys = self.keys
+            keys, probe_keys = self.keys, self.probe_keys
             for code in ran[1]:
-                if code_key(code) in keys:
+                if type(code) is str:  # a probe's record
+                    if code in probe_keys:
+                        return f"ran {code.partition(chr(0))[2]}, whose code changed"
+                elif code_key(code) in keys:
                     return f"ran {code_key(code)[1]}, whose code changed"
             return ""
         if follow is not None:
@@ -120,14 +126,12 @@ def reach(graph_reads, outcome, before: Before, read: set[str]) -> Reach:
     return Reach(affected, affected_all, codes, code_modules)
 
 
-def code_key(code: CodeType | tuple[str, str]) -> tuple[str, str]:
+def code_key(code: CodeType) -> tuple[str, str]:
     """Which function a code object is, across patches: a class patched in place gives
     every method a new code object (an equal one, or one moved by lines), so what a test
     ran is matched by file and qualified name, never by identity. Two functions of one
     file with one qualified name match each other: more reruns, never fewer. (A probe's
-    record, ``probed_code``, holds the key itself.)"""
-    if isinstance(code, tuple):
-        return code
+    record, ``probed_code``, holds ``probe_key`` of it.)"""
     return code.co_filename, getattr(code, "co_qualname", code.co_name)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from . import compat
-from .executed_code import ExecutedCode
+from .probed_code import ProbedCode
 
 TYPE_CHECKING = False
 
@@ -39,7 +39,7 @@ class RoundRunner:
     import_errors: dict[str, pytest.CollectReport]
     results: dict[str, str]
     pending: set[str]
-    executed: ExecutedCode
+    executed: ProbedCode
     test_code: dict[str, tuple[int, set]]
 
     if TYPE_CHECKING:

@@ -1,10 +1,9 @@
 """Whether a test runs code patched in place, judged from its code where no record says
-what it ran (Python 3.10 and 3.11; on 3.12+ a test not run yet, or one whose record does
-not cover the module).
+what it ran (``HMR_AST_NO_PROBES``, a test not run yet, or one whose record does not cover
+the module).
 
-The graph's name-level reads make a test that calls ``tomlkit.parse`` reach every method of
-every item class, so an edit to one string-escaping helper reran 1,196 of tomlkit's 1,203
-tests. ``class_calls.CallReach`` follows the test's own code member by member instead: its
+The graph's name-level reads make a test that uses a class reach every method of it, and
+what they call. ``class_calls.CallReach`` follows the test's own code member by member: its
 function (and its class's members it names), its fixtures' functions, and the classes of
 its parameters and fixture values, to the first edited member or patched function.
 """

@@ -25,9 +25,8 @@ import pytest
 from ... import runtime
 from ...engine import Engine
 from ...watcher import Watcher
-from . import compat, probed_code
+from . import compat
 from .batch_choice import BatchChoice
-from .executed_code import ExecutedCode
 from .keys import KEYS_HELP, KeyReader
 from .probed_code import ProbedCode
 from .recollection import Recollection
@@ -55,7 +54,7 @@ class Watch(BatchChoice, Recollection, RoundRunner):
         self.import_errors: dict[str, pytest.CollectReport] = {}
         self.results: dict[str, str] = {}  # nodeid -> passed / failed / skipped
         self.pending: set[str] = set()  # collected but not run yet (a collection error)
-        self.executed = ProbedCode() if probed_code.wanted() else ExecutedCode()
+        self.executed = ProbedCode()
         #: nodeid / FixtureDef -> (recording number, project code it ran), latest run
         self.test_code: dict[str, tuple[int, set]] = {}
         self.fixture_code: dict[object, tuple[int, set]] = {}
