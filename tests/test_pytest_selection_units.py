@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 import decimal
 
-from hmr_ast.integrations.pytest.executed_code import changed_code, shape
+from hmr_ast.integrations.pytest.patched_code import changed_code, shape
 from hmr_ast.integrations.pytest.test_definitions import class_members, same_data
 from hmr_ast.patching import patch_class, patch_function
 
