@@ -69,22 +69,30 @@ def round_results(hot: HotProcess, start: int) -> dict[str, str]:
     }
 
 
+def rerun_after_edit(
+    root: Path, files: dict[str, str], passed: int, edit: tuple[str, str], env=None
+) -> dict[str, str]:
+    """Run ``files`` hot until ``passed`` tests passed, save one edit, return what reran."""
+    make_project(root, files)
+    with hot_pytest(root, env=env) as hot:
+        hot.out.wait_for(rf"^=+ {passed} passed")
+        hot.err.wait_for(r"watching")
+        start = len(hot.out.seen)
+        write(root / edit[0], edit[1])
+        return round_results(hot, start)
+
+
 def test_an_edit_to_one_method_reruns_the_tests_that_call_it_not_its_neighbours(
     tmp_path: Path,
 ) -> None:
-    make_project(tmp_path, PROJECT)
-    with hot_pytest(tmp_path) as hot:
-        hot.out.wait_for(r"^=+ 5 passed")
-        hot.err.wait_for(r"watching")
-        start = len(hot.out.seen)
-        write(tmp_path / "shapes.py", SHAPES.replace("return 1", "return 2"))
-        ran = round_results(hot, start)
+    ran = rerun_after_edit(
+        tmp_path, PROJECT, 5, ("shapes.py", SHAPES.replace("return 1", "return 2"))
+    )
     callers = {
         "test_area.py::test_area": "FAILED",
         "test_mixed.py::TestMixed::test_calls_area": "FAILED",
     }
-    # exactly the tests that ran Shape.area: recorded on 3.12+, followed from their code on
-    # 3.10 and 3.11 (test_name calls Shape().name(), which never runs area)
+    # exactly the tests that ran Shape.area (test_name calls Shape().name(), never area)
     assert ran == callers
     # never the tests of the same class that do not use Shape, nor those only importing it
     assert "test_mixed.py::TestMixed::test_calls_helper" not in ran
@@ -241,28 +249,17 @@ def test_an_edit_reruns_the_tests_that_ran_the_function_not_those_that_could_hav
     tmp_path: Path,
 ) -> None:
     """Both tests reach ``escape`` through ``render``; only the one whose text has a control
-    character runs it, and only that one reruns: recorded by sys.monitoring on 3.12+, by a
-    probe in each project function on 3.10 and 3.11, which leaves docstrings, source and
-    traceback lines as written."""
-    make_project(tmp_path, {"text.py": TEXT, "test_text.py": TEXT_TESTS})
-    with hot_pytest(tmp_path) as hot:
-        hot.out.wait_for(r"^=+ 3 passed")
-        hot.err.wait_for(r"watching")
-        start = len(hot.out.seen)
-        write(tmp_path / "text.py", TEXT.replace("02x", "02X"))
-        ran = round_results(hot, start)
+    character runs it, and only that one reruns: recorded by the probe in each project
+    function, which leaves docstrings, source and traceback lines as written."""
+    files = {"text.py": TEXT, "test_text.py": TEXT_TESTS}
+    ran = rerun_after_edit(tmp_path, files, 3, ("text.py", TEXT.replace("02x", "02X")))
     assert ran == {"test_text.py::test_control": "PASSED"}
 
 
 def test_without_probes_the_tests_that_could_run_the_function_rerun(tmp_path: Path) -> None:
     """``HMR_AST_NO_PROBES=1`` (a suite that inspects its bytecode) records nothing: each
     test is followed from its code, and both tests reach ``escape`` through ``render``."""
-    make_project(tmp_path, {"text.py": TEXT, "test_text.py": TEXT_TESTS})
-    env = {**clean_env(), "HMR_AST_NO_PROBES": "1"}
-    with hot_pytest(tmp_path, env=env) as hot:
-        hot.out.wait_for(r"^=+ 3 passed")
-        hot.err.wait_for(r"watching")
-        start = len(hot.out.seen)
-        write(tmp_path / "text.py", TEXT.replace("02x", "02X"))
-        ran = round_results(hot, start)
+    files = {"text.py": TEXT, "test_text.py": TEXT_TESTS}
+    edit = ("text.py", TEXT.replace("02x", "02X"))
+    ran = rerun_after_edit(tmp_path, files, 3, edit, {**clean_env(), "HMR_AST_NO_PROBES": "1"})
     assert ran["test_text.py::test_plain"] == ran["test_text.py::test_control"] == "PASSED"
