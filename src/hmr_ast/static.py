@@ -123,6 +123,7 @@ def _unit(stmt: ast.stmt, future_annotations: bool, lines: list[bytes]) -> tuple
     else:
         outer = nodes
     reads = _reads(nodes, future_annotations)
+    calls, results_used = _calls(nodes)
     plain, alias = _value_shape(stmt)
     bases = tuple(
         chain
@@ -143,12 +144,12 @@ def _unit(stmt: ast.stmt, future_annotations: bool, lines: list[bytes]) -> tuple
         _fingerprint(stmt, lines),
         _needs(stmt),
         isinstance(stmt, (ast.Import, ast.ImportFrom)),
-        _calls(nodes),
+        calls,
         _escapes(nodes),
         _modifies(stmt, outer),
         _header(stmt),
         any(isinstance(node, ast.AnnAssign) for node in outer),
-        _results_used(nodes),
+        results_used,
     )
 
 
@@ -169,44 +170,40 @@ def fingerprint(lines: list[bytes], first: int, last: int) -> str:
     return hashlib.blake2b(text, digest_size=8).hexdigest()
 
 
-def _calls(nodes: list[ast.AST]) -> tuple[Chain, ...]:
-    """Chains called while the statement executes: ``f()``, ``m.f()``, decorators."""
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_HOLDS_VALUE = (ast.Assign, ast.AnnAssign, ast.Expr, ast.keyword)
+_DISPLAYS = (ast.List, ast.Tuple, ast.Set)
+
+
+def _calls(nodes: list[ast.AST]) -> tuple[tuple[Chain, ...], tuple[Chain, ...]]:
+    """Chains called while the statement executes (``f()``, ``m.f()``, decorators), and
+    those of them whose result the statement does more with than bind, drop, pass on or put
+    in a display (``Model().f()``, ``with open_db() as db``, ``for x in load()``): what runs
+    then (``f``, ``__enter__``) is named by no chain of the statement. One pass: ``nodes``
+    come parents first, so a call's parent has said whether it keeps the result."""
     found: list[Chain] = []
-    for node in nodes:
-        if isinstance(node, ast.Call):
-            chain = _chain(node.func)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            found += [c for d in node.decorator_list if (c := _chain(d)) is not None]
-            continue
-        else:
-            continue
-        if chain is not None:
-            found.append(chain)
-    return tuple(dict.fromkeys(found))
-
-
-def _results_used(nodes: list[ast.AST]) -> tuple[Chain, ...]:
-    """Called chains whose result the statement does more with than bind, drop, pass on or
-    put in a display: ``Model().f()``, ``with open_db() as db``, ``for x in load()``. What
-    runs then (``f``, ``__enter__``) is not named by any chain of the statement."""
+    used: list[Chain] = []
     kept: set[int] = set()
     for node in nodes:
-        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.Expr, ast.keyword)):
-            kept.add(id(node.value))
-        elif isinstance(node, ast.Call):
+        if isinstance(node, ast.Call):
             kept.update(map(id, node.args))
-        elif isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            chain = _chain(node.func)
+            if chain is not None:
+                found.append(chain)
+                if id(node) not in kept:
+                    used.append(chain)
+        elif isinstance(node, _HOLDS_VALUE):
+            kept.add(id(node.value))
+        elif isinstance(node, _DISPLAYS):
             kept.update(map(id, node.elts))
         elif isinstance(node, ast.Dict):
             kept.update(map(id, node.values))
-    return tuple(
-        dict.fromkeys(
-            chain
-            for node in nodes
-            if isinstance(node, ast.Call) and id(node) not in kept
-            if (chain := _chain(node.func)) is not None
-        )
-    )
+        elif isinstance(node, _DEFS):
+            for decorator in node.decorator_list:
+                chain = _chain(decorator)
+                if chain is not None:
+                    found.append(chain)  # ``@register``: called with the function or class
+    return tuple(dict.fromkeys(found)), tuple(dict.fromkeys(used))
 
 
 def _escapes(nodes: list[ast.AST]) -> tuple[str, ...]:
