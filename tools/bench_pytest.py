@@ -458,11 +458,13 @@ def fresh_run(python: Path, tree: Path, library: Library, *extra: str) -> tuple[
 def testmon_run(python: Path, tree: Path, library: Library) -> tuple[float, int]:
     """``pytest --testmon``: (seconds to its summary line, tests it ran)."""
     command = [str(python), "-m", "pytest", "-q", "--testmon", *library.pytest_args]
+    env = _env()
+    env["TESTMON_DATAFILE"] = str(tree / ".testmondata")  # not the checkout's root
     started = time.perf_counter()
     process = subprocess.Popen(
         command,
         cwd=tree,
-        env=_env(),
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
