@@ -514,7 +514,8 @@ def test_a_model_made_by_its_class_is_not_made_again_when_another_method_changes
         "whose code changed"
     ]
     assert any(
-        "service: line 5 runs again: reads MODEL.predict, and Model.predict" in e for e in err
+        "service: line 5 runs again: calls MODEL.predict, which runs Model.predict" in e
+        for e in err
     )
     assert any("service: line 4 runs again: reads Model.LIMIT, and Model.LIMIT" in e for e in err)
 
@@ -617,3 +618,29 @@ def test_a_callable_instance_called_through_a_local_name_runs_its_edited_call(tm
         [{"validators.py": VALIDATORS.replace(">= self.least", "> 5")}],
     )
     assert out[-2:] == ["False", "end"]
+
+
+MODEL_WORKER = """\
+import sys
+
+from model import Model
+
+MODEL = Model.load()
+for line in sys.stdin:
+    print(MODEL.predict(int(line)), flush=True)
+"""
+
+
+def test_a_running_worker_keeps_its_model_when_a_method_of_the_model_class_changes(tmp_path):
+    """The seed case with the model's class in its own module: the entry's loop calls
+    ``MODEL.predict``; an edit of ``predict`` patches the class, and the loop goes on with
+    the model it loaded, calling the new code (it restarted and loaded the model again)."""
+    make_project(tmp_path, {"model.py": MODEL_CLASS, "app.py": MODEL_WORKER})
+    with HotProcess.run(tmp_path, "app.py", stdin=True) as hot:
+        hot.send("3")
+        hot.out.wait_for("^6$")
+        write(tmp_path / "model.py", MODEL_CLASS.replace("x * self.scale", "x * self.scale + 1"))
+        hot.err.wait_for(reloaded(r"model\.py", "model"))
+        hot.send("3")
+        hot.out.wait_for("^7$")
+    assert everything(hot.out).count("loading the model") == 1

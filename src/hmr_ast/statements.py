@@ -409,14 +409,18 @@ class StatementRerun:
         return None
 
     def _reads_edited_member(self, chain: tuple[str, ...]) -> str | None:
-        """``X = Model.LIMIT``, ``Y = model.size``: the class member read, if the class (or
-        the instance's class) was patched in place and that member changed."""
+        """``X = Model.LIMIT``, ``Y = model.size`` (a property): the class member read, if
+        the class (or the instance's class) was patched in place and that member changed.
+        Not a method: patched in place, the one read (``f = model.predict``) runs the new
+        code; calling it is ``_calls_edited_member``'s question."""
         _where, value, rest = self._resolve(chain)
         if not rest or value is _MISSING:
             return None
         cls = value if isinstance(value, type) else type(value)
         for klass in cls.__mro__:
             if rest[0] in self.batch.patched_members.get(id(klass), ()):
+                if isinstance(vars(klass).get(rest[0]), _PATCHED_IN_PLACE):
+                    return None
                 return f"{klass.__name__}.{rest[0]}"
         return None
 
@@ -803,6 +807,10 @@ class StatementRerun:
             if kept:
                 remapped[key] = kept
         return remapped
+
+
+#: Members a class patch gives new code in place (``patching._patch_member``).
+_PATCHED_IN_PLACE = (FunctionType, staticmethod, classmethod)
 
 
 def _is_project(module: str) -> bool:
