@@ -644,3 +644,25 @@ def test_a_running_worker_keeps_its_model_when_a_method_of_the_model_class_chang
         hot.send("3")
         hot.out.wait_for("^7$")
     assert everything(hot.out).count("loading the model") == 1
+
+
+def test_a_callback_another_module_registered_runs_its_edited_code_when_called(tmp_path):
+    """``REPORT = registry.run_all()`` calls what ``HANDLERS`` holds; a handler another
+    module appended there is edited and patched in place: the call runs again."""
+    files = {
+        "registry.py": (
+            "HANDLERS = []\n\n\ndef run_all():\n    return [handler() for handler in HANDLERS]\n"
+        ),
+        "plugin.py": (
+            "import registry\n\n\ndef hello():\n    return 'hello'\n\n\n"
+            "registry.HANDLERS.append(hello)\n"
+        ),
+        "app.py": (
+            "import plugin\nimport registry\n\nREPORT = registry.run_all()\n"
+            "print(REPORT)\nprint('end')\n"
+        ),
+    }
+    out, _err = run_and_read(
+        tmp_path, files, [{"plugin.py": files["plugin.py"].replace("'hello'", "'hi'")}]
+    )
+    assert out[-2:] == ["['hi']", "end"]

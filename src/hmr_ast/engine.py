@@ -475,6 +475,18 @@ class Engine:
                 if reader not in pending:
                     self.verbose(f"{reader}: reads {reason}, which changed")
                 pending.add(reader)
+            for owner in self._owners_holding(name, outcome.patched.get(name, set()), batch):
+                # ``registry.HANDLERS.append(hello)``: whoever calls what HANDLERS holds
+                # runs the patched ``hello``; the graph links it to HANDLERS, not to hello.
+                for reader in self._dependents(owner.partition(":")[0], {owner}):
+                    if reader == name or reader in found or reader in pending:
+                        continue
+                    if reader == ENTRY and not self._entry_calls_patched(set(), batch):
+                        continue
+                    if reader == ENTRY and not on_main and not self._entry_must_restart({owner}):
+                        continue
+                    self.verbose(f"{reader}: reads {owner}, which holds what {name} patched")
+                    pending.add(reader)
 
     def _patch_running_entry(self, batch, outcome: Outcome) -> bool:
         """The running entry's own file changed, and only in function or class bodies that
@@ -547,6 +559,25 @@ class Engine:
         from .contributions import module_targets
 
         return batch.not_made_again(module_targets(record, self._reach, batch.owners))
+
+    def _owners_holding(self, name: str, patched: set[str], batch) -> set[str]:
+        """Objects of other modules that ``name``'s statements added its ``patched``
+        functions and classes to (``contributions``): a registry holding a callback."""
+        if not patched:
+            return set()
+        from . import static
+        from .contributions import targets
+
+        record = runtime.records.get(name)
+        namespace = record.namespace if record is not None else None
+        if namespace is None:
+            return set()
+        near = {module for module, _name in record.attr_lines}  # type: ignore[union-attr]
+        found: set[str] = set()
+        for unit in (record.meta.get("static") or {}).get("units", ()):  # type: ignore[union-attr]
+            if any(chain[0] in patched for chain in unit[static.READS]):
+                found |= targets(name, namespace, unit, self._reach, batch.owners, near)
+        return found
 
     def _reach(self, start: str) -> set[str]:
         """``start`` and every name node it reads, through the functions it reads."""
