@@ -156,25 +156,31 @@ class CallReach:
             if id(value) in seen:
                 continue
             seen.add(id(value))
-            if isinstance(value, (list, tuple, set, frozenset)):
-                stack.extend(value)
-            elif isinstance(value, dict):
-                stack.extend(value.values())
-            elif type(value) is FunctionType:  # a callback: whoever holds it may call it
-                if self._is_project(value.__module__ or ""):
-                    self._pending.append((value, ""))
-            elif isinstance(value, MethodType):
-                stack += [value.__func__, value.__self__]
-            elif isinstance(value, partial):
-                stack += [value.func, *value.args, *value.keywords.values()]
-            elif isinstance(value, type):  # a class handed over may be made
-                if type(value) in PLAIN_METACLASSES and self._is_project(value.__module__):
-                    self._construct(value)
-            elif not isinstance(value, ModuleType):
-                cls = type(value)
-                if type(cls) in PLAIN_METACLASSES and self._is_project(cls.__module__):
-                    self._in_play(cls)
-                    stack.extend(getattr(value, "__dict__", {}).values())
+            try:
+                self._hold_one(value, stack)
+            except Exception:  # noqa: BLE001 - a container's own code failed: not followed
+                continue
+
+    def _hold_one(self, value: object, stack: list) -> None:
+        kind = type(value)  # not ``isinstance``: a proxy's ``__class__`` runs its code
+        if issubclass(kind, (list, tuple, set, frozenset)):
+            stack.extend(value)  # type: ignore[call-overload]
+        elif issubclass(kind, dict):
+            stack.extend(value.values())  # type: ignore[attr-defined]
+        elif kind is FunctionType:  # a callback: whoever holds it may call it
+            if self._is_project(value.__module__ or ""):  # type: ignore[attr-defined]
+                self._pending.append((value, ""))
+        elif kind is MethodType:
+            stack += [value.__func__, value.__self__]  # type: ignore[attr-defined]
+        elif kind is partial:
+            stack += [value.func, *value.args, *value.keywords.values()]  # type: ignore[attr-defined]
+        elif issubclass(kind, type):  # a class handed over may be made
+            if kind in PLAIN_METACLASSES and self._is_project(value.__module__):  # type: ignore[attr-defined]
+                self._construct(value)  # type: ignore[arg-type]
+        elif kind is not ModuleType:
+            if type(kind) in PLAIN_METACLASSES and self._is_project(kind.__module__):
+                self._in_play(kind)
+                stack.extend(vars(value).values() if hasattr(value, "__dict__") else ())
 
     def _in_play(self, cls: type) -> None:
         if cls in self._classes:
