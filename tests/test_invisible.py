@@ -160,6 +160,27 @@ VALUE = [old_api() for _ in range(1)]
     )
 
 
+def test_running_a_module_its_package_imported_warns_as_python_m_does(tmp_path):
+    """``python -m pkg.mod`` where ``pkg/__init__.py`` imports ``mod``: runpy warns that the
+    module runs twice (as ``pkg.mod`` and as ``__main__``); ``hmr-ast run -m`` the same."""
+    make_project(
+        tmp_path,
+        {
+            "pkg/__init__.py": "from . import mod\n",
+            "pkg/mod.py": "print('runs as', __name__, flush=True)\n",
+        },
+    )
+    plain = fresh_run(tmp_path, "-m", "pkg.mod")
+    assert "RuntimeWarning" in plain.stderr
+    with HotProcess.run(tmp_path, "-m", "pkg.mod") as hot:
+        hot.out.wait_for("^runs as __main__$")
+        finish(hot)
+    assert hot.out.seen == plain.stdout.splitlines()
+    assert [line for line in hot.err.seen if not line.startswith("[hmr-ast]")] == (
+        plain.stderr.splitlines()
+    )
+
+
 SOURCES = """\
 import inspect, pickle
 import shapes

@@ -147,6 +147,7 @@ class Session:
                 spec = None
             if spec is None or spec.origin is None:
                 raise SystemExit(f"hmr-ast: no module named {self.entry.module!r}")
+            _warn_if_imported_by_its_package(spec.name)
             path = spec.origin
             sys.argv[:] = [path, *self.args]
             main.__file__ = path
@@ -435,6 +436,33 @@ _FORK_WARNING = r"This process \(pid=\d+\) is multi-threaded, use of fork\(\) ma
 
 #: How long a running entry may take to reach its next line before it is stopped anyway.
 _RESTART_GRACE = 0.05
+
+
+def _warn_if_imported_by_its_package(name: str) -> None:
+    """``python -m pkg.mod`` warns when importing ``pkg`` imported ``pkg.mod`` already (it
+    then runs twice, once as ``__main__``): the same warning, from the same place."""
+    package = name.rpartition(".")[0]
+    existing = sys.modules.get(name)
+    if not package or existing is None or hasattr(existing, "__path__"):
+        return
+    import runpy
+    import warnings
+
+    message = (
+        f"{name!r} found in sys.modules after import of package {package!r}, but prior to "
+        f"execution of {name!r}; this may result in unpredictable behaviour"
+    )
+    line = 0
+    try:  # frozen or not, its warning names runpy.py's line
+        with open(runpy.__file__, encoding="utf-8") as source:
+            line = next(
+                n for n, text in enumerate(source, 1) if "warn(RuntimeWarning(msg))" in text
+            )
+    except (OSError, StopIteration, TypeError):
+        pass
+    frozen = getattr(runpy.__spec__, "origin", None) == "frozen"  # from 3.11
+    where = "<frozen runpy>" if frozen else runpy.__file__
+    warnings.warn_explicit(message, RuntimeWarning, where, line, module="runpy")
 
 
 def _raise_at_next_line(frame, raised) -> None:
