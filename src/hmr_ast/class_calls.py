@@ -21,6 +21,7 @@ from functools import partial
 from types import CodeType, FunctionType, MethodType, ModuleType
 
 from .changes import same_value
+from .patching import functions_of
 
 #: What calling a class runs (``type.__call__``), and what Python calls on an instance by
 #: itself while one is made or set up (``self.x = ...`` goes through ``__setattr__``).
@@ -71,7 +72,7 @@ def _counts(name: str, old: object, new: object) -> bool:
 
 
 def _is_code(value: object) -> bool:
-    return value is not _MISSING and (callable(value) or any(_functions(value)))
+    return value is not _MISSING and (callable(value) or bool(functions_of(value)))
 
 
 def _same_member(old: object, new: object) -> bool:
@@ -83,16 +84,6 @@ def _same_member(old: object, new: object) -> bool:
         return (old == new) is True  # ``(Field[str],)``: typing's aliases compare so
     except Exception:  # noqa: BLE001 - an __eq__ that fails says nothing
         return False
-
-
-def _functions(member: object) -> Iterator[FunctionType]:
-    if type(member) is FunctionType:
-        yield member
-    elif isinstance(member, (staticmethod, classmethod)):
-        yield from _functions(member.__func__)
-    elif isinstance(member, property):
-        for part in (member.fget, member.fset, member.fdel):
-            yield from _functions(part)
 
 
 def _names(code: CodeType) -> Iterator[str]:
@@ -202,11 +193,12 @@ class CallReach:
                     self._hold(held)  # a schema's declared fields: objects at hand
 
     def _member(self, cls: type, name: str) -> None:
-        self._in_play(cls)
+        self._in_play(cls)  # (an edited dunder of the class was a hit then)
+        if self.hit is not None:
+            return
         for klass in cls.__mro__:
-            edited = self._members.get(id(klass))
-            if edited and (name in edited or _implicit(edited)):
-                self.hit = f"{klass.__name__}.{name if name in edited else _implicit(edited)}"
+            if name in self._members.get(id(klass), ()):
+                self.hit = f"{klass.__name__}.{name}"
                 return
         owner = next((klass for klass in cls.__mro__ if name in vars(klass)), None)
         if owner is None:
@@ -214,7 +206,7 @@ class CallReach:
         member = vars(owner)[name]
         if isinstance(member, classmethod):
             self._construct(cls)  # ``cls(...)`` names no member
-        for function in _functions(member):
+        for function in functions_of(member):
             self._function(function, cls)
 
     def _construct(self, cls: type) -> None:
@@ -244,29 +236,28 @@ class CallReach:
                 self._value(module, used, held, names)
 
     def _value(self, module: str, name: str, held: object, names) -> None:
-        """A global the code uses: follow it if it is project code, else leave it."""
-        if isinstance(held, ModuleType):
+        """A global the code uses: its project functions, classes and instances are followed
+        (``_hold``), the rest left to the graph. Looked at by ``type()``: a proxy's
+        ``__class__`` (flask's ``request``) runs its code."""
+        kind = type(held)
+        if issubclass(kind, ModuleType):
             inner = getattr(held, "__name__", "")
             if self._is_project(inner):
                 for used in names:
                     value = vars(held).get(used, _MISSING)
-                    if value is not _MISSING and not isinstance(value, ModuleType):
+                    if value is not _MISSING and not issubclass(type(value), ModuleType):
                         self._value(inner, used, value, names)
             return
-        if type(held) is FunctionType:
-            if self._is_project(held.__module__ or ""):
-                self._pending.append((held, ""))
+        self._hold(held)
+        if kind is FunctionType:
+            if self._is_project(held.__module__ or ""):  # type: ignore[attr-defined]
                 self._follows(module, name, held)
             return
-        cls = held if isinstance(held, type) else type(held)
-        if type(cls) in PLAIN_METACLASSES and self._is_project(cls.__module__):
-            if held is cls:
-                self._construct(cls)
-            self._hold(held)
+        cls = held if issubclass(kind, type) else kind
+        if type(cls) in PLAIN_METACLASSES and self._is_project(cls.__module__):  # type: ignore[attr-defined]
             self._follows(module, name, held)
-            return
-        self._hold(held)
-        self.globals.add((module, name))
+        else:
+            self.globals.add((module, name))
 
     def _follows(self, module: str, name: str, held: object) -> None:
         """A name whose code is followed: it matters only if it was bound to a new object
@@ -289,6 +280,7 @@ def entry_members(value: object, rest: tuple[str, ...]) -> tuple[type, frozenset
     ``__call__``. None for a call further down (``Model.sub.f()``): not followed."""
     if len(rest) > 1:
         return None
-    if isinstance(value, type):
-        return value, frozenset(rest) if rest else CONSTRUCTION
-    return type(value), frozenset(rest) if rest else frozenset({"__call__"})
+    kind = type(value)
+    if issubclass(kind, type):
+        return value, frozenset(rest) if rest else CONSTRUCTION  # type: ignore[return-value]
+    return kind, frozenset(rest) if rest else frozenset({"__call__"})

@@ -289,16 +289,20 @@ def _function_targets(
     return found
 
 
-def module_targets(record: runtime.ModuleRecord, reach: Reach, owners: Owners) -> set[str]:
+def module_targets(
+    record: runtime.ModuleRecord, reach: Reach, owners: Owners, reading: set[str] | None = None
+) -> set[str]:
     """``targets`` of every statement of ``record``'s module: what it adds to when it runs
-    again as a whole."""
+    again as a whole. With ``reading``, of the statements reading one of those names only:
+    where a function patched in place was added (``registry.HANDLERS.append(hello)``)."""
     namespace = record.namespace
     if namespace is None:
         return set()
     near = {module for module, _name in list(record.attr_lines)}
     found: set[str] = set()
     for unit in (record.meta.get("static") or {}).get("units", ()):
-        found |= targets(record.name, namespace, unit, reach, owners, near)
+        if reading is None or any(chain[0] in reading for chain in unit[static.READS]):
+            found |= targets(record.name, namespace, unit, reach, owners, near)
     return found
 
 

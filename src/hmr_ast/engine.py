@@ -563,21 +563,12 @@ class Engine:
     def _owners_holding(self, name: str, patched: set[str], batch) -> set[str]:
         """Objects of other modules that ``name``'s statements added its ``patched``
         functions and classes to (``contributions``): a registry holding a callback."""
-        if not patched:
-            return set()
-        from . import static
-        from .contributions import targets
+        from .contributions import module_targets
 
         record = runtime.records.get(name)
-        namespace = record.namespace if record is not None else None
-        if namespace is None:
+        if not patched or record is None:
             return set()
-        near = {module for module, _name in record.attr_lines}  # type: ignore[union-attr]
-        found: set[str] = set()
-        for unit in (record.meta.get("static") or {}).get("units", ()):  # type: ignore[union-attr]
-            if any(chain[0] in patched for chain in unit[static.READS]):
-                found |= targets(name, namespace, unit, self._reach, batch.owners, near)
-        return found
+        return module_targets(record, self._reach, batch.owners, reading=patched)
 
     def _reach(self, start: str) -> set[str]:
         """``start`` and every name node it reads, through the functions it reads."""

@@ -87,20 +87,21 @@ def patch_class(old: type, new: type) -> None:
         update_abstractmethods(old)
 
 
-def _functions_of(member: object) -> list[FunctionType]:
+def functions_of(member: object) -> list[FunctionType]:
+    """The functions a class member holds: itself, a static or class method's, a property's."""
     if type(member) is FunctionType:
         return [member]
     if isinstance(member, (staticmethod, classmethod)):
-        return _functions_of(member.__func__)
+        return functions_of(member.__func__)
     if isinstance(member, property):
-        return [f for part in (member.fget, member.fset, member.fdel) for f in _functions_of(part)]
+        return [f for part in (member.fget, member.fset, member.fdel) for f in functions_of(part)]
     return []
 
 
 def _same_kind_of_function(old: object, new: object) -> bool:
     if type(old) is not type(new) or type(old) not in (FunctionType, staticmethod, classmethod):
         return False
-    old_functions, new_functions = _functions_of(old), _functions_of(new)
+    old_functions, new_functions = functions_of(old), functions_of(new)
     return len(old_functions) == len(new_functions) == 1 and can_patch_function(
         old_functions[0], new_functions[0]
     )
@@ -109,7 +110,7 @@ def _same_kind_of_function(old: object, new: object) -> bool:
 def _patch_member(old: object, new: object, old_class: type, new_class: type) -> None:
     """A method keeps its identity too: bound methods and references to it see the edit."""
     _retarget_class_cell(new, old_class, new_class)
-    (old_function,), (new_function,) = _functions_of(old), _functions_of(new)
+    (old_function,), (new_function,) = functions_of(old), functions_of(new)
     old_cells = old_function.__closure__ or ()
     new_cells = new_function.__closure__ or ()
     patch_function(old_function, new_function)
@@ -122,7 +123,7 @@ def _patch_member(old: object, new: object, old_class: type, new_class: type) ->
 
 
 def _retarget_class_cell(member: object, old_class: type, new_class: type) -> None:
-    for function in _functions_of(member):
+    for function in functions_of(member):
         for cell in function.__closure__ or ():
             try:
                 if cell.cell_contents is new_class:
@@ -145,11 +146,11 @@ def saved_state(obj: object) -> tuple:
         )
     assert isinstance(obj, type)
     members = dict(vars(obj))
-    functions = [saved_state(f) for member in members.values() for f in _functions_of(member)]
+    functions = [saved_state(f) for member in members.values() for f in functions_of(member)]
     cells = [
         (cell, cell.cell_contents)
         for member in members.values()
-        for f in _functions_of(member)
+        for f in functions_of(member)
         for cell in f.__closure__ or ()
         if _has_contents(cell)
     ]
@@ -213,7 +214,7 @@ def shift_lines(value: object, delta: int, filename: str) -> None:
                 if isinstance(member, type) and member.__module__ == current.__module__:
                     stack.append(member)
                 else:
-                    stack.extend(_functions_of(member))
+                    stack.extend(functions_of(member))
 
 
 def _shifted(code, delta: int):

@@ -165,6 +165,11 @@ def record_for(namespace: dict) -> ModuleRecord | None:
     return None
 
 
+def is_project(module: str) -> bool:
+    """Whether the module of that name is one of the project's (hmr-ast instruments it)."""
+    return module in records
+
+
 def project_module_name(obj: object) -> str | None:
     """The record name of ``obj`` if it is a project module, else None."""
     if not isinstance(obj, ModuleType):

@@ -416,8 +416,9 @@ class StatementRerun:
         _where, value, rest = self._resolve(chain)
         if not rest or value is _MISSING:
             return None
-        cls = value if isinstance(value, type) else type(value)
-        for klass in cls.__mro__:
+        kind = type(value)  # not ``isinstance``: a proxy's ``__class__`` runs its code
+        cls = value if issubclass(kind, type) else kind
+        for klass in cls.__mro__:  # type: ignore[union-attr]
             if rest[0] in self.batch.patched_members.get(id(klass), ()):
                 if isinstance(vars(klass).get(rest[0]), _PATCHED_IN_PLACE):
                     return None
@@ -435,7 +436,7 @@ class StatementRerun:
             return _MISSING
         held: list[object] = []
         if type(value) is FunctionType:
-            if rest or not _is_project(value.__module__ or ""):
+            if rest or not runtime.is_project(value.__module__ or ""):
                 return _MISSING
             key: tuple = (id(value), "", len(batch.undo))
             starts: list[tuple[object, str]] = [(value, "")]
@@ -444,7 +445,7 @@ class StatementRerun:
             if entry is None:
                 return _MISSING
             cls, names = entry
-            if type(cls) not in PLAIN_METACLASSES or not _is_project(cls.__module__):
+            if type(cls) not in PLAIN_METACLASSES or not runtime.is_project(cls.__module__):
                 return _MISSING  # a metaclass's __call__ may run anything; not project code
             key = (id(value), names, len(batch.undo))
             starts = [(cls, name) for name in names]
@@ -454,10 +455,10 @@ class StatementRerun:
         namespace = self.namespace
         passed = [namespace.get(c[0]) for c in unit[static.READS] if c[0] != chain[0]]
         held += passed
-        key += tuple(id(value) for value in passed)
+        key += tuple(map(id, passed))
         reach = batch.call_reaches.get(key)
         if reach is None:
-            reach = CallReach(_is_project, batch.patched_members, batch.patched_objects)
+            reach = CallReach(runtime.is_project, batch.patched_members, batch.patched_objects)
             reach = batch.call_reaches[key] = reach.run(starts, held)
         call = ".".join(chain)
         if reach.hit is not None:
@@ -811,10 +812,6 @@ class StatementRerun:
 
 #: Members a class patch gives new code in place (``patching._patch_member``).
 _PATCHED_IN_PLACE = (FunctionType, staticmethod, classmethod)
-
-
-def _is_project(module: str) -> bool:
-    return module in runtime.records
 
 
 def _merge(first: dict, second: dict) -> dict:

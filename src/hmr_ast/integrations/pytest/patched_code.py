@@ -11,7 +11,8 @@ from __future__ import annotations
 from types import CodeType, FunctionType
 
 from ...changes import same_code
-from .test_definitions import functions_of, same_data
+from ...patching import functions_of
+from .test_definitions import same_data
 
 
 def shape(value: object) -> dict[str, tuple] | None:

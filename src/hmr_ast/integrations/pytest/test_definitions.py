@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from types import CodeType, FunctionType
 
 from ...changes import same_code, same_value
+from ...patching import functions_of
 
 _PLAIN = (int, float, complex, str, bytes, bool, type(None), type(Ellipsis))
 #: Immutable standard-library values: equal when their reprs are (a timezone is in it).
@@ -123,16 +124,6 @@ def names_in(code: CodeType) -> set[str]:
             elif isinstance(const, str):
                 names.add(const)
     return names
-
-
-def functions_of(value: object) -> list[FunctionType]:
-    if isinstance(value, FunctionType):
-        return [value]
-    if isinstance(value, (staticmethod, classmethod)):
-        return functions_of(value.__func__)
-    if isinstance(value, property):
-        return [f for part in (value.fget, value.fset, value.fdel) for f in functions_of(part)]
-    return []
 
 
 def _shape(value: object) -> object:
