@@ -396,12 +396,13 @@ def export(revision: str = "HEAD") -> str:
     return commit
 
 
-def _env(source: str | None = None) -> dict[str, str]:
+def _env() -> dict[str, str]:
     env = clean_env()  # without PYTHONDONTWRITEBYTECODE: a project's usual warm start
     env.pop("PYTEST_ADDOPTS", None)
-    first = [source] if source else _SOURCE
-    if first:
-        env["PYTHONPATH"] = os.pathsep.join([*first, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    if _SOURCE:
+        env["PYTHONPATH"] = os.pathsep.join([*_SOURCE, env.get("PYTHONPATH", "")]).rstrip(
+            os.pathsep
+        )
     return env
 
 

@@ -51,14 +51,15 @@ def reached(reads, changed: Iterable[str]) -> set[str]:
     return found
 
 
-def _function(obj: object) -> FunctionType | None:
+def function_of(obj: object) -> FunctionType | None:
+    """The plain function of a test or fixture (a bound method's ``__func__``), or None."""
     obj = getattr(obj, "__func__", obj)
     return obj if isinstance(obj, FunctionType) else None
 
 
 def code_reads(obj: object, into: set[str]) -> None:
     """The name nodes calling ``obj`` reads (a fixture's function, a test's)."""
-    function = _function(obj)
+    function = function_of(obj)
     if function is not None:
         function_reads(function, into)
 
@@ -71,7 +72,7 @@ def test_reads(item) -> set[str]:
     class members it names (``self.helper``) and its module's ``pytestmark``; whether its own
     definition changed is ``test_definitions``' question."""
     into: set[str] = set()
-    function = _function(getattr(item, "function", None))
+    function = function_of(getattr(item, "function", None))
     if function is not None and runtime.record_for(function.__globals__) is not None:
         module = runtime.record_for(function.__globals__).name  # type: ignore[union-attr]
         into.add(node(module, "pytestmark"))
@@ -123,7 +124,7 @@ def parameter_reads(item) -> set[str]:
 def own_node(item) -> str | None:
     """The name node of a module-level test function (``test_reads`` includes it, for a test
     collected from a module that imports it); None for a method or a non-Python test."""
-    function = _function(getattr(item, "function", None))
+    function = function_of(getattr(item, "function", None))
     if function is None or getattr(item, "cls", None) is not None:
         return None
     record = runtime.record_for(function.__globals__)

@@ -24,7 +24,7 @@ from .probed_code import ProbedCode
 from .recollection import imported
 from .rerun_selection import Before
 from .rerun_selection import reach as reach_of
-from .static_reach import runs_patched
+from .static_reach import fixture_runs_patched, runs_patched
 from .test_definitions import definition, holds_iterators, iterator_params, same_definition
 
 TYPE_CHECKING = False
@@ -113,7 +113,7 @@ class BatchChoice:
         covers = self._covers
         members, patched = outcome.patched_members, outcome.patched_objects
         for fixture, fixture_reads in fixtures.items():
-            follow = partial(runs_patched, _FixtureAsItem(fixture), members, patched)
+            follow = partial(fixture_runs_patched, fixture, members, patched)
             if reach.why(fixture_reads, self.fixture_code.get(fixture), covers, follow):
                 tear_down(fixture)
                 fresh.add(fixture)
@@ -203,16 +203,6 @@ class BatchChoice:
                 self.import_errors[name] = self._error_report(name, error.__cause__ or error)
                 continue
             outcome.changed[name] = outcome.changed.get(name, set()) | changed
-
-
-class _FixtureAsItem:
-    """A fixture definition, followed like a test: its function is the code it runs."""
-
-    def __init__(self, definition) -> None:
-        self.function = definition.func
-        self.cls = None
-        self.callspec = None
-        self._fixtureinfo = None
 
 
 def _cached_definitions(manager) -> list:

@@ -172,3 +172,8 @@ class ProbedCode:
 def key(filename: str, name: str) -> str:
     """A probe's key for a function: its file and name as ``code_key`` gives them."""
     return filename + _SEPARATOR + name
+
+
+def key_name(probe_key: str) -> str:
+    """The function's (qualified) name in a probe's key."""
+    return probe_key.partition(_SEPARATOR)[2]

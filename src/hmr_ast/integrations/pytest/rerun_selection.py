@@ -18,6 +18,7 @@ from ... import runtime
 from .affected_tests import changed_nodes, follow, reached
 from .patched_code import changed_code, shape
 from .probed_code import key as probe_key
+from .probed_code import key_name
 from .static_reach import UNKNOWN
 from .test_definitions import Definition, definition
 
@@ -59,30 +60,21 @@ class Reach:
     code_modules: set[str]
 
     def __post_init__(self) -> None:
-        self.keys = {code_key(code) for code in self.codes}
-        self.probe_keys = {probe_key(*k) for k in self.keys}  # what probes record
+        self.keys = {probe_key(*code_key(code)) for code in self.codes}  # as probes record
 
-    def why(
-        self, reads: set[str], ran: tuple[int, set[CodeType]] | None, covers, follow=None
-    ) -> str:
+    def why(self, reads: set[str], ran: tuple[int, set[str]] | None, covers, follow=None) -> str:
         """Why a test (or fixture) with static ``reads`` that ran ``ran`` (recording number,
-        code objects) is reached, or "" if it is not; ``covers(number, module)`` says
-        whether that recording saw the module's code. Where no record tells, ``follow()``
-        (``static_reach.runs_patched``) follows its code to what it runs."""
+        the keys its probes recorded) is reached, or "" if it is not; ``covers(number,
+        module)`` says whether that recording saw the module's code. Where no record tells,
+        ``follow()`` (``static_reach``) follows its code to what it runs."""
         hit = self.affected & reads
         if hit:
             return f"reads {min(hit)}, which reaches what changed"
         if not self.codes:
             return ""
         if ran is not None and all(covers(ran[0], m) for m in self.code_modules):
-            keys, probe_keys = self.keys, self.probe_keys
-            for code in ran[1]:
-                if type(code) is str:  # a probe's record
-                    if code in probe_keys:
-                        return f"ran {code.partition(chr(0))[2]}, whose code changed"
-                elif code_key(code) in keys:
-                    return f"ran {code_key(code)[1]}, whose code changed"
-            return ""
+            hit = self.keys & ran[1]
+            return f"ran {key_name(min(hit))}, whose code changed" if hit else ""
         if follow is not None:
             found = follow()
             if found is not UNKNOWN:

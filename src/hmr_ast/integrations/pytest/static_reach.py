@@ -10,30 +10,19 @@ its parameters and fixture values, to the first edited member or patched functio
 
 from __future__ import annotations
 
-from types import FunctionType
-
 from ... import runtime
 from ...class_calls import CallReach
-from .affected_tests import fixture_definitions
+from .affected_tests import fixture_definitions, function_of
 
 #: The test's code could not be followed: the static reads decide.
 UNKNOWN = object()
 
 
-def _project(module: str) -> bool:
-    return module in runtime.records
-
-
-def _function(obj: object) -> FunctionType | None:
-    obj = getattr(obj, "__func__", obj)
-    return obj if type(obj) is FunctionType else None
-
-
 def runs_patched(item, patched_members: dict, patched_objects: set[int]):
     """``"Class.member"`` or ``"function"`` the item runs whose code changed, None if it
     runs none, ``UNKNOWN`` if its code cannot be followed."""
-    function = _function(getattr(item, "function", None))
-    if function is None or not _project(function.__module__ or ""):
+    function = function_of(getattr(item, "function", None))
+    if function is None or not runtime.is_project(function.__module__ or ""):
         return UNKNOWN
     cls = getattr(item, "cls", None)
     starts: list[tuple[object, str]] = [
@@ -44,11 +33,23 @@ def runs_patched(item, patched_members: dict, patched_objects: set[int]):
     if callspec is not None:
         held.extend(callspec.params.values())
     for definition in fixture_definitions(item):
-        fixture = _function(definition.func)
-        if fixture is not None and _project(fixture.__module__ or ""):
+        fixture = function_of(definition.func)
+        if fixture is not None and runtime.is_project(fixture.__module__ or ""):
             starts.append((fixture, ""))
         cached = getattr(definition, "cached_result", None)
         if cached is not None:
             held.append(cached[0])
-    reach = CallReach(_project, patched_members, patched_objects).run(starts, held)
+    return _follow(starts, held, patched_members, patched_objects)
+
+
+def fixture_runs_patched(definition, patched_members: dict, patched_objects: set[int]):
+    """The same for a fixture: what its own function runs."""
+    function = function_of(definition.func)
+    if function is None or not runtime.is_project(function.__module__ or ""):
+        return UNKNOWN
+    return _follow([(function, "")], [], patched_members, patched_objects)
+
+
+def _follow(starts: list, held: list, patched_members: dict, patched_objects: set[int]):
+    reach = CallReach(runtime.is_project, patched_members, patched_objects).run(starts, held)
     return reach.hit
